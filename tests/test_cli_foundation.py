@@ -1,0 +1,117 @@
+"""The command line's contract: version, help, one-line errors, no Textual."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wizard import __version__
+from wizard.cli import main as cli_main
+from wizard.core.errors import WizardError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None):
+    full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = str(ROOT)
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "wizard", *args],
+        capture_output=True, text=True, cwd=cwd, env=full_env, timeout=120,
+    )
+
+
+def test_version_from_another_directory(tmp_path: Path) -> None:
+    result = run_cli("--version", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"euca-windows-wizard {__version__}"
+
+
+def test_help_lists_every_registered_command() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for module in cli_main.COMMANDS:
+        name = module.rsplit(".", 1)[-1]
+        assert name in result.stdout
+
+
+PROBE = """
+import sys
+from wizard.cli.main import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+leaked = sorted(m for m in sys.modules if m == "textual" or m.startswith("textual."))
+print("TEXTUAL:", ",".join(leaked))
+"""
+
+
+@pytest.mark.parametrize(
+    "command", [["--help"]] + [[m.rsplit(".", 1)[-1], "--help"] for m in cli_main.COMMANDS]
+)
+def test_headless_commands_import_no_textual(command: list[str]) -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *command],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "TEXTUAL: \n" in result.stdout or result.stdout.rstrip().endswith("TEXTUAL:")
+
+
+def _boom(args: object) -> int:
+    raise ZeroDivisionError("boom")
+
+
+def _operator_error(args: object) -> int:
+    raise WizardError("the image /nowhere does not exist", "give the disk image's path with -i")
+
+
+def _register_test_commands(subparsers) -> None:  # type: ignore[no-untyped-def]
+    subparsers.add_parser("boom").set_defaults(handler=_boom)
+    subparsers.add_parser("oops").set_defaults(handler=_operator_error)
+
+
+@pytest.fixture()
+def test_commands(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = cli_main.build_parser
+
+    def build() -> object:
+        parser = real()
+        for action in parser._subparsers._group_actions:  # type: ignore[union-attr]
+            _register_test_commands(action)
+        return parser
+
+    if not cli_main.COMMANDS:
+        # No subcommand registered yet: build_parser still made the subparsers.
+        pass
+    monkeypatch.setattr(cli_main, "build_parser", build)
+
+
+def test_operator_error_is_one_line_exit_1(test_commands, capsys) -> None:
+    status = cli_main.main(["oops"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.count("\n") == 1
+    assert "the image /nowhere does not exist. Fix: give the disk image's path with -i." in err
+    assert "Traceback" not in err
+
+
+def test_unexpected_error_points_at_the_log(test_commands, capsys, tmp_path: Path) -> None:
+    log_file = tmp_path / "run.log"
+    status = cli_main.main(["--log-file", str(log_file), "boom"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.count("\n") == 1
+    assert str(log_file) in err
+    assert "Traceback" not in err
+    logged = log_file.read_text()
+    assert "Traceback" in logged and "ZeroDivisionError: boom" in logged
+    assert oct(log_file.stat().st_mode & 0o777) == "0o600"

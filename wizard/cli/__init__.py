@@ -1,0 +1,1 @@
+"""The headless face: subcommands with the flags operators know from euca2ools."""

@@ -1,0 +1,105 @@
+"""Progress on stderr: a bar on a terminal, plain lines in a log or pipe.
+
+It is a sink for the engine's events (``wizard.core.events``). On a
+terminal it redraws one line at most ten times a second; elsewhere it
+prints a plain line every tenth of the work, so a log of an unattended run
+stays readable.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+import humanize
+
+from wizard.core.events import (
+    Event,
+    LogLine,
+    StepFailed,
+    StepFinished,
+    StepProgress,
+    StepStarted,
+    StepWarning,
+)
+
+_BAR = 24
+
+
+def _size(n: float) -> str:
+    return str(humanize.naturalsize(n, binary=True))
+
+
+class ConsoleProgress:
+    """Render engine events for an operator watching a terminal (or not)."""
+
+    def __init__(self, stream: TextIO | None = None, tty: bool | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty() if tty is None else tty
+        self._title = ""
+        self._start = time.monotonic()
+        self._last_draw = 0.0
+        self._last_tenth = -1
+        self._drawn = False
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, StepStarted):
+            self._title = event.title
+            self._start = time.monotonic()
+            self._last_tenth = -1
+            if not self.tty:
+                self._line(f"{event.title}…")
+        elif isinstance(event, StepProgress):
+            self._progress(event)
+        elif isinstance(event, StepWarning):
+            self._line(f"warning: {event.text}")
+        elif isinstance(event, LogLine):
+            self._line(event.text)
+        elif isinstance(event, StepFinished):
+            self._clear()
+        elif isinstance(event, StepFailed):
+            self._clear()
+
+    def _progress(self, event: StepProgress) -> None:
+        now = time.monotonic()
+        elapsed = max(now - self._start, 1e-6)
+        rate = event.done / elapsed
+        parts = ""
+        if event.parts_total is not None:
+            parts = f", part {event.parts_done or 0}/{event.parts_total}"
+        if event.total:
+            fraction = min(event.done / event.total, 1.0)
+            left = (event.total - event.done) / rate if rate > 0 else 0.0
+            eta = humanize.naturaldelta(left) + " left" if fraction < 1 else "done"
+            figures = (f"{_size(event.done)} of {_size(event.total)}{parts}, "
+                       f"{_size(rate)}/s, {eta}")
+        else:
+            fraction = 0.0
+            figures = f"{_size(event.done)}{parts}, {_size(rate)}/s"
+        if self.tty:
+            final = event.total is not None and event.done >= event.total
+            if not final and now - self._last_draw < 0.1:
+                return
+            self._last_draw = now
+            filled = int(fraction * _BAR)
+            bar = "#" * filled + "-" * (_BAR - filled)
+            self.stream.write(f"\r\x1b[K{self._title} [{bar}] {int(fraction * 100):3d}% {figures}")
+            self.stream.flush()
+            self._drawn = True
+        else:
+            tenth = int(fraction * 10)
+            if tenth != self._last_tenth:
+                self._last_tenth = tenth
+                self._line(f"{self._title}: {int(fraction * 100)}% ({figures})")
+
+    def _clear(self) -> None:
+        if self.tty and self._drawn:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._drawn = False
+
+    def _line(self, text: str) -> None:
+        self._clear()
+        self.stream.write(text + "\n")
+        self.stream.flush()

@@ -1,0 +1,1 @@
+"""What every layer shares: errors, progress events, folders, logging, files."""

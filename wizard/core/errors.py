@@ -1,0 +1,35 @@
+"""The one error type for failures an operator can cause or meet.
+
+Every such failure carries the problem in the operator's words and, where
+there is one, the fix. The CLI prints it on one line and exits 1; the TUI
+shows it on an error screen. Anything else that escapes is a bug: the CLI
+logs its traceback to the log file and points there.
+"""
+
+from __future__ import annotations
+
+
+class WizardError(Exception):
+    """A failure the operator can act on: what went wrong, and what to do."""
+
+    def __init__(self, message: str, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message.rstrip(".")
+        self.fix = fix.rstrip(".") if fix else None
+
+    def one_line(self) -> str:
+        """The message and its fix on one line, as the CLI prints it."""
+        text = self.message
+        if self.fix:
+            text += f". Fix: {self.fix}"
+        return " ".join(text.split()) + "."
+
+    def __str__(self) -> str:
+        return self.one_line()
+
+
+class Cancelled(WizardError):
+    """The operator (or a signal) asked the running step to stop."""
+
+    def __init__(self, message: str = "cancelled", fix: str | None = None) -> None:
+        super().__init__(message, fix or "run the same command again to resume")

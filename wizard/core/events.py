@@ -1,0 +1,126 @@
+"""Progress events, the cancel flag, and a throttle for progress.
+
+A step reports through a *sink*: a callable taking one event. The same
+events feed the CLI's progress line, a session's event log (one JSON object
+a line, see ``to_json``/``from_json``) and the TUI, so a build watched live
+and a build re-attached to after an SSH drop are shown by the same code.
+Long loops check a ``CancelFlag`` between blocks.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Union
+
+from wizard.core.errors import Cancelled
+
+
+@dataclass(frozen=True)
+class StepStarted:
+    step: str
+    title: str
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    """Bytes (and, where the work has parts, parts) done so far."""
+
+    step: str
+    done: int
+    total: int | None
+    parts_done: int | None = None
+    parts_total: int | None = None
+
+
+@dataclass(frozen=True)
+class LogLine:
+    step: str
+    text: str
+
+
+@dataclass(frozen=True)
+class StepWarning:
+    step: str
+    text: str
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    step: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepFailed:
+    step: str
+    message: str
+    fix: str | None = None
+
+
+Event = Union[StepStarted, StepProgress, LogLine, StepWarning, StepFinished, StepFailed]
+Sink = Callable[[Event], None]
+
+_KINDS: dict[str, type[Any]] = {
+    cls.__name__: cls
+    for cls in (StepStarted, StepProgress, LogLine, StepWarning, StepFinished, StepFailed)
+}
+
+
+def discard(event: Event) -> None:
+    """A sink for callers that do not watch progress."""
+
+
+def to_json(event: Event) -> str:
+    """One line of a session's event log."""
+    return json.dumps({"kind": type(event).__name__, **asdict(event)}, sort_keys=True)
+
+
+def from_json(line: str) -> Event:
+    """The event written by ``to_json``."""
+    data = json.loads(line)
+    kind = _KINDS[data.pop("kind")]
+    event: Event = kind(**data)
+    return event
+
+
+class CancelFlag:
+    """Set by the operator (Ctrl+C, the TUI's Cancel); checked between blocks."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        """Raise ``Cancelled`` when the flag is set."""
+        if self._event.is_set():
+            raise Cancelled()
+
+
+class Throttle:
+    """Pass a progress event on at most ``per_second`` times a second.
+
+    Loops over 10 MiB parts or 1 MiB blocks would otherwise flood a terminal
+    or the event log; the last event (done == total) always goes through.
+    """
+
+    def __init__(self, sink: Sink, per_second: float = 4.0) -> None:
+        self._sink = sink
+        self._gap = 1.0 / per_second
+        self._last = 0.0
+
+    def __call__(self, event: StepProgress) -> None:
+        now = time.monotonic()
+        final = event.total is not None and event.done >= event.total
+        if final or now - self._last >= self._gap:
+            self._last = now
+            self._sink(event)

@@ -1,0 +1,63 @@
+"""Logging: one log file per run, full detail; the console only when asked.
+
+The log file holds everything (DEBUG), including tracebacks of unexpected
+errors, so a one-line error can point there. Secrets never reach it: code
+logs paths of credential files, never their contents, and ``mask`` hides
+keys that must be named.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+from wizard.core.dirs import log_dir, private_dir
+
+LOGGER_NAME = "wizard"
+
+
+def mask(secret: str | None) -> str:
+    """Show enough of a secret to recognise it, never enough to use it."""
+    if not secret:
+        return "(not set)"
+    if len(secret) <= 8:
+        return "*" * len(secret)
+    return f"{secret[:4]}…{secret[-2:]}"
+
+
+def setup_logging(verbosity: int = 0, log_file: Path | None = None) -> Path:
+    """Send the ``wizard`` logger to a new log file (and stderr with -v).
+
+    Returns the log file's path.
+    """
+    if log_file is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        log_file = log_dir() / f"run-{stamp}-{os.getpid()}.log"
+    private_dir(log_file.parent)
+    logger = logging.getLogger(LOGGER_NAME)
+    logger.setLevel(logging.DEBUG)
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    file_handler = logging.FileHandler(log_file, encoding="utf-8")
+    os.chmod(log_file, 0o600)
+    file_handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    logger.addHandler(file_handler)
+    if verbosity > 0:
+        console = logging.StreamHandler()
+        console.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
+        console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        logger.addHandler(console)
+    logger.propagate = False
+    return log_file
+
+
+def get_logger(name: str) -> logging.Logger:
+    """A child of the wizard's logger, e.g. ``get_logger(__name__)``."""
+    if name.startswith(LOGGER_NAME + ".") or name == LOGGER_NAME:
+        return logging.getLogger(name)
+    return logging.getLogger(f"{LOGGER_NAME}.{name}")
