@@ -1,0 +1,1 @@
+"""The Windows disk image: its format, partitions and NT boot files."""

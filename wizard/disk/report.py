@@ -1,0 +1,61 @@
+"""What an inspection of the Windows disk image found (shared by the steps).
+
+The prerequisites step fills a ``DiskReport``; the floppy step reads it to
+name the files this build's floppy needs and to check that the floppy's
+BOOT.INI points at a partition and folder that exist on the disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One MBR partition, numbered from 1 as ARC paths count them."""
+
+    number: int
+    type_id: int
+    active: bool
+    start: int
+    size: int
+    # Names in the partition's root folder, as stored (case kept); None
+    # when the file system could not be read.
+    root_entries: tuple[str, ...] | None = None
+
+    @property
+    def is_ntfs(self) -> bool:
+        return self.type_id == 0x07
+
+    def has_root_entry(self, name: str) -> bool | None:
+        """Whether ``name`` is in the root folder (None when unreadable)."""
+        if self.root_entries is None:
+            return None
+        return name.upper() in {entry.upper() for entry in self.root_entries}
+
+
+@dataclass(frozen=True)
+class DiskReport:
+    """The findings about one disk image; ``problems`` stop a build."""
+
+    path: Path
+    format: str
+    size: int
+    partitions: tuple[Partition, ...] = ()
+    # File name (upper case) -> size in bytes, at the root of the active
+    # NTFS partition: NTLDR, NTDETECT.COM, BOOT.INI, NTBOOTDD.SYS, BOOTMGR.
+    boot_files: dict[str, int] = field(default_factory=dict)
+    boot_ini_text: str | None = None
+    nt6: bool = False
+    problems: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def system_partition(self) -> Partition | None:
+        """The active NTFS partition, else the first NTFS one."""
+        ntfs = [p for p in self.partitions if p.is_ntfs]
+        for partition in ntfs:
+            if partition.active:
+                return partition
+        return ntfs[0] if ntfs else None
