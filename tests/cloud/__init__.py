@@ -1,0 +1,1 @@
+"""Tests of credentials, the cloud engine and the upload/register/sandbox commands."""

@@ -1,0 +1,253 @@
+"""Cloud credentials: what each value is, and where it came from.
+
+Sources, highest first (issue 4): command-line flags, the environment, the
+eucarc named with ``--eucarc`` (read as data, see ``eucarc.py``), then the
+euca2ools ini files (``~/.euca/*.ini``, see ``ini.py``). Each value keeps its
+source in words, so ``check`` and error messages can say "from environment
+EC2_CERT" and the operator knows what to change. The secret key is shown only
+through ``wizard.core.logs.mask`` and never logged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from wizard.core.errors import WizardError
+from wizard.core.logs import get_logger, mask
+from wizard.credentials import ini as _ini
+from wizard.credentials.eucarc import read_eucarc
+
+__all__ = [
+    "ENV_NAMES",
+    "FIELD_TITLES",
+    "FLAG_NAMES",
+    "Credentials",
+    "Value",
+    "load_credentials",
+    "normalise_account",
+]
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Value:
+    """One credential setting and its source, e.g. ("…/cert.pem", "environment EC2_CERT")."""
+
+    value: str
+    source: str
+
+    def __repr__(self) -> str:
+        # Never the value itself: a Value may hold the secret key, and a
+        # repr ends up in logs and tracebacks.
+        return f"Value(source={self.source!r})"
+
+
+# Environment variables, in the order they are looked at. An eucarc sets the
+# same names (BUNDLE-FORMAT.md section 5).
+ENV_NAMES: dict[str, tuple[str, ...]] = {
+    "access_key": ("EC2_ACCESS_KEY", "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID"),
+    "secret_key": ("EC2_SECRET_KEY", "AWS_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"),
+    "ec2_url": ("EC2_URL",),
+    "s3_url": ("S3_URL",),
+    "cert": ("EC2_CERT",),
+    "private_key": ("EC2_PRIVATE_KEY",),
+    "user": ("EC2_USER_ID", "EC2_ACCOUNT_NUMBER"),
+    "cloud_cert": ("EUCALYPTUS_CERT",),
+    "region": ("AWS_DEFAULT_REGION", "EUCA_DEFAULT_REGION"),
+    "ca_bundle": ("AWS_CA_BUNDLE",),
+    "verify_ssl": (),
+}
+
+# The flags commands offer for each value (the euca2ools spellings).
+FLAG_NAMES: dict[str, str] = {
+    "access_key": "-I/--access-key-id",
+    "secret_key": "-S/--secret-key",
+    "ec2_url": "-U/--url (register)",
+    "s3_url": "-U/--url (upload)",
+    "cert": "-c/--cert",
+    "private_key": "-k/--privatekey",
+    "user": "-u/--user",
+    "cloud_cert": "--ec2cert",
+    "region": "--region",
+    "ca_bundle": "--ca-bundle",
+    "verify_ssl": "--no-verify-ssl",
+}
+
+FIELD_TITLES: dict[str, str] = {
+    "access_key": "access key id",
+    "secret_key": "secret key",
+    "ec2_url": "EC2 (compute) URL",
+    "s3_url": "S3 (object storage) URL",
+    "cert": "your certificate",
+    "private_key": "your private key",
+    "user": "account id",
+    "cloud_cert": "the cloud's certificate",
+    "region": "region",
+    "ca_bundle": "CA bundle",
+    "verify_ssl": "HTTPS verification",
+}
+
+_INI_KEYS: dict[str, str] = {
+    **{k: f"[region] {v[0]}" for k, v in _ini.REGION_KEYS.items()},
+    **{k: f"[user] {v[0]}" for k, v in _ini.USER_KEYS.items()},
+}
+
+_PATH_FIELDS = frozenset({"cert", "private_key", "cloud_cert", "ca_bundle"})
+_SECRET_FIELDS = frozenset({"secret_key"})
+_TRUE = {"1", "true", "yes", "on", "y"}
+_FALSE = {"0", "false", "no", "off", "n"}
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    access_key: Value | None = None
+    secret_key: Value | None = None
+    ec2_url: Value | None = None
+    s3_url: Value | None = None
+    cert: Value | None = None
+    private_key: Value | None = None
+    user: Value | None = None
+    cloud_cert: Value | None = None
+    region: Value | None = None
+    ca_bundle: Value | None = None
+    verify_ssl: Value | None = None
+
+    def get(self, name: str) -> str | None:
+        """The value of ``name`` as a string, or None when no source set it."""
+        item: Value | None = getattr(self, name)
+        return item.value if item is not None else None
+
+    def require(self, name: str) -> Value:
+        """The value of ``name``; a WizardError naming every way to set it if missing."""
+        item: Value | None = getattr(self, name)
+        if item is not None:
+            return item
+        raise WizardError(f"no {FIELD_TITLES[name]} is set", _how_to_set(name))
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(name, value shown to the operator, source) for every field; secrets masked."""
+        rows: list[tuple[str, str, str]] = []
+        for f in fields(self):
+            item: Value | None = getattr(self, f.name)
+            if item is None:
+                rows.append((f.name, "(not set)", "-"))
+            elif f.name in _SECRET_FIELDS:
+                rows.append((f.name, mask(item.value), item.source))
+            else:
+                rows.append((f.name, item.value, item.source))
+        return rows
+
+    @property
+    def verify(self) -> bool:
+        """Whether HTTPS certificates are checked (yes unless turned off)."""
+        return self.get("verify_ssl") != "false"
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={v!r}" for n, v, _ in self.describe() if v != "(not set)")
+        return f"Credentials({shown})"
+
+
+def _how_to_set(name: str) -> str:
+    ways = [f"give {FLAG_NAMES[name]}"]
+    env = ENV_NAMES[name]
+    if env:
+        ways.append("set " + " or ".join(env) + " in the environment or in the eucarc "
+                    "given with --eucarc")
+    if name in _INI_KEYS:
+        ways.append(f"put {_INI_KEYS[name]} in ~/.euca/*.ini")
+    return ", or ".join(ways)
+
+
+def normalise_account(value: str, source: str) -> str:
+    """An account id as the manifest wants it: 12 digits, dashes stripped."""
+    digits = re.sub(r"[\s-]", "", value)
+    if not re.fullmatch(r"\d{12}", digits):
+        raise WizardError(
+            f"the account id {value!r} (from {source}) is not 12 digits",
+            "use the 12-digit account number from your eucarc's EC2_ACCOUNT_NUMBER "
+            "or EC2_USER_ID (dashes are allowed, e.g. 1234-5678-9012)",
+        )
+    return digits
+
+
+def _normalise_bool(value: str, source: str) -> str:
+    word = value.strip().lower()
+    if word in _TRUE:
+        return "true"
+    if word in _FALSE:
+        return "false"
+    raise WizardError(
+        f"the HTTPS verification setting {value!r} (from {source}) is neither true nor false",
+        "write verify-ssl = true or verify-ssl = false",
+    )
+
+
+def load_credentials(
+    flags: Mapping[str, str | None] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    eucarc: Path | str | None = None,
+    ini_paths: Sequence[Path] | None = None,
+    region_name: str | None = None,
+    user_name: str | None = None,
+    flag_names: Mapping[str, str] | None = None,
+) -> Credentials:
+    """Gather every credential value from the sources, highest priority first.
+
+    ``flags`` maps field names to what the command line gave (None: not
+    given). ``environ`` defaults to ``os.environ``; ``ini_paths`` to
+    ``~/.euca/*.ini`` (pass ``[]`` to read none). ``flag_names`` overrides
+    how a flag is named in a source (e.g. ``{"s3_url": "--url"}``).
+    """
+    env = os.environ if environ is None else environ
+    flags = dict(flags or {})
+    unknown = set(flags) - set(ENV_NAMES)
+    if unknown:
+        raise ValueError(f"unknown credential fields: {sorted(unknown)}")
+    names = {**FLAG_NAMES, **(flag_names or {})}
+    found: dict[str, Value] = {}
+
+    def offer(name: str, value: str | None, source: str) -> None:
+        if name in found or value is None or value.strip() == "":
+            return
+        found[name] = Value(value.strip(), source)
+
+    for name, value in flags.items():
+        offer(name, value, f"{names[name].split('/')[-1].split(' ')[0]} flag")
+    for name, env_names in ENV_NAMES.items():
+        for var in env_names:
+            offer(name, env.get(var), f"environment {var}")
+    if eucarc is not None:
+        path = Path(eucarc).expanduser()
+        data = read_eucarc(path, environ=env)
+        log.info("read the eucarc %s (%d settings)", path, len(data))
+        for name, env_names in ENV_NAMES.items():
+            for var in env_names:
+                offer(name, data.get(var), f"eucarc {path}")
+    if ini_paths is None:
+        ini_paths = _ini.default_ini_paths()
+    if ini_paths:
+        region = region_name or (found["region"].value if "region" in found else None)
+        chosen = _ini.select(_ini.read_ini_files(ini_paths), region, user_name)
+        for name, ini_item in chosen.items():
+            offer(name, ini_item.value, _ini.describe_source(ini_item))
+
+    for name in _PATH_FIELDS & found.keys():
+        item = found[name]
+        found[name] = Value(str(Path(item.value).expanduser()), item.source)
+    if "user" in found:
+        item = found["user"]
+        found["user"] = Value(normalise_account(item.value, item.source), item.source)
+    if "verify_ssl" in found:
+        item = found["verify_ssl"]
+        found["verify_ssl"] = Value(_normalise_bool(item.value, item.source), item.source)
+    creds = Credentials(**found)
+    for name, shown, source in creds.describe():
+        if source != "-":
+            log.debug("credential %s = %s (from %s)", name, shown, source)
+    return creds
