@@ -21,7 +21,7 @@ from wizard.core.logs import get_logger, setup_logging
 
 # The subcommands, in the order of the recipe. A module is listed only once
 # its command is built: --help shows what exists, nothing more.
-COMMANDS: tuple[str, ...] = ()
+COMMANDS: tuple[str, ...] = ("wizard.cli.memdisk",)
 
 log = get_logger(__name__)
 

@@ -1,0 +1,1 @@
+"""Tests of memdisk: find, verify, build."""

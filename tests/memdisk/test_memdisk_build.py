@@ -1,0 +1,195 @@
+"""memdisk build: real make and nasm on a syslinux-shaped tree, safe extraction."""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.memdisk.syslinux_tree import (
+    BROKEN_ASM,
+    SLOW_MAKEFILE,
+    make_tarball,
+    make_tree,
+)
+from wizard.core.errors import Cancelled, WizardError
+from wizard.core.events import CancelFlag, Event, LogLine, StepFailed, StepFinished
+from wizard.memdisk.build import build_memdisk
+from wizard.memdisk.extract import extract_release
+from wizard.memdisk.verify import verify_memdisk
+
+
+def test_build_from_folder_streams_make_and_verifies(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path / "src")
+    out = tmp_path / "out" / "memdisk"
+    out.parent.mkdir()
+    events: list[Event] = []
+    info = build_memdisk(tree, out, work_dir=tmp_path / "work", sink=events.append)
+    assert info.path == out
+    assert info.version == "6.04 20260101"
+    assert info.protocol == "2.10"
+    assert verify_memdisk(out).sha256 == info.sha256
+    lines = [e.text for e in events if isinstance(e, LogLine)]
+    assert any("NASM    memdisk" in line for line in lines)
+    assert any("DONE    memdisk" in line for line in lines)
+    assert isinstance(events[-1], StepFinished)
+    assert events[-1].outputs["memdisk"] == str(out)
+    # The operator's tree is left as it was: the build ran on a copy.
+    assert not (tree / "memdisk" / "memdisk").exists()
+    # The private build folder is gone.
+    assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_build_from_tarball(tmp_path: Path) -> None:
+    tarball = make_tarball(make_tree(tmp_path / "src"), tmp_path / "syslinux-6.04.tar.gz")
+    out = tmp_path / "memdisk"
+    info = build_memdisk(tarball, out, work_dir=tmp_path / "work")
+    assert info.version == "6.04 20260101"
+    assert out.stat().st_size == 1024
+
+
+def test_failing_make_shows_last_lines_and_leaves_no_output(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path / "src", asm=BROKEN_ASM)
+    out = tmp_path / "memdisk"
+    events: list[Event] = []
+    with pytest.raises(WizardError) as caught:
+        build_memdisk(tree, out, work_dir=tmp_path / "work", sink=events.append)
+    assert "make failed" in caught.value.message
+    assert "memdisk.asm" in caught.value.message  # nasm's complaint, from make's output
+    assert not out.exists()
+    assert [p for p in tmp_path.iterdir() if p.name.startswith(".memdisk")] == []
+    assert isinstance(events[-1], StepFailed)
+
+
+def test_timeout_stops_make_and_its_children(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path / "src", makefile=SLOW_MAKEFILE)
+    out = tmp_path / "memdisk"
+    started = time.monotonic()
+    with pytest.raises(WizardError) as caught:
+        build_memdisk(tree, out, work_dir=tmp_path / "work", timeout=1.5)
+    assert time.monotonic() - started < 20
+    assert "did not finish within 1.5 seconds" in caught.value.message
+    assert "--timeout" in (caught.value.fix or "")
+    assert not out.exists()
+
+
+def test_cancel_stops_the_build(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path / "src", makefile=SLOW_MAKEFILE)
+    cancel = CancelFlag()
+
+    def sink(event: Event) -> None:
+        if isinstance(event, LogLine) and "long step" in event.text:
+            threading.Timer(0.3, cancel.cancel).start()
+
+    with pytest.raises(Cancelled):
+        build_memdisk(tree, tmp_path / "memdisk", work_dir=tmp_path / "work",
+                      sink=sink, cancel=cancel)
+    assert not (tmp_path / "memdisk").exists()
+
+
+def test_missing_nasm_names_the_install_command(tmp_path: Path) -> None:
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "make").symlink_to("/usr/bin/make")
+    tree = make_tree(tmp_path / "src")
+    with pytest.raises(WizardError) as caught:
+        build_memdisk(tree, tmp_path / "memdisk", work_dir=tmp_path / "work", path=str(tools))
+    assert "nasm" in caught.value.message
+    assert "a C compiler" in caught.value.message
+    assert "make," not in caught.value.message
+    assert "install" in (caught.value.fix or "")
+    assert "nasm" in (caught.value.fix or "")
+
+
+def test_source_without_memdisk_folder(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    with pytest.raises(WizardError, match="no memdisk/ folder"):
+        build_memdisk(tmp_path / "src", tmp_path / "memdisk", work_dir=tmp_path / "work")
+
+
+def test_missing_source(tmp_path: Path) -> None:
+    with pytest.raises(WizardError, match="does not exist"):
+        build_memdisk(tmp_path / "nope.tar.gz", tmp_path / "memdisk",
+                      work_dir=tmp_path / "work")
+
+
+def _tarball_with(tmp_path: Path, member: tarfile.TarInfo, data: bytes = b"x") -> Path:
+    tarball = tmp_path / "evil.tar.gz"
+    with tarfile.open(tarball, "w:gz") as archive:
+        good = tarfile.TarInfo("syslinux-6.04/README")
+        good.size = 2
+        archive.addfile(good, io.BytesIO(b"ok"))
+        if member.isfile():
+            member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
+        else:
+            archive.addfile(member)
+    return tarball
+
+
+def _symlink(name: str, target: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.SYMTYPE
+    info.linkname = target
+    return info
+
+
+def _hardlink(name: str, target: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.LNKTYPE
+    info.linkname = target
+    return info
+
+
+@pytest.mark.parametrize(
+    ("member", "why"),
+    [
+        (tarfile.TarInfo("syslinux-6.04/../../escaped"), "outside the folder"),
+        (tarfile.TarInfo("../escaped"), "outside the folder"),
+        (tarfile.TarInfo("/tmp/escaped-absolute"), "absolute path"),
+        (_symlink("syslinux-6.04/link", "../../../etc/passwd"), "symbolic link pointing outside"),
+        (_symlink("syslinux-6.04/link", "/etc/passwd"), "symbolic link to an absolute path"),
+        (_hardlink("syslinux-6.04/hard", "../outside"), "hard link pointing outside"),
+    ],
+    ids=["dotdot-inside", "dotdot", "absolute", "symlink-out", "symlink-absolute", "hardlink"],
+)
+def test_tarball_escaping_the_folder_is_refused(
+    tmp_path: Path, member: tarfile.TarInfo, why: str
+) -> None:
+    tarball = _tarball_with(tmp_path, member)
+    dest = tmp_path / "work" / "dest"
+    with pytest.raises(WizardError) as caught:
+        extract_release(tarball, dest)
+    assert why in caught.value.message
+    assert "refusing" in caught.value.message
+    # Checked before anything was written: not even the harmless member.
+    assert not dest.exists()
+    assert not (tmp_path / "escaped").exists()
+    assert not Path("/tmp/escaped-absolute").exists()
+
+
+def test_build_refuses_escaping_tarball_and_leaves_no_output(tmp_path: Path) -> None:
+    tarball = _tarball_with(tmp_path, tarfile.TarInfo("../escaped"))
+    with pytest.raises(WizardError, match="refusing"):
+        build_memdisk(tarball, tmp_path / "memdisk", work_dir=tmp_path / "work")
+    assert not (tmp_path / "memdisk").exists()
+    assert not (tmp_path / "work" / "escaped").exists()
+
+
+def test_links_inside_the_tree_are_fine(tmp_path: Path) -> None:
+    tarball = _tarball_with(tmp_path, _symlink("syslinux-6.04/doc", "README"))
+    dest = tmp_path / "dest"
+    extract_release(tarball, dest)
+    assert os.readlink(dest / "syslinux-6.04" / "doc") == "README"
+
+
+def test_not_a_tarball(tmp_path: Path) -> None:
+    bogus = tmp_path / "syslinux.tar.gz"
+    bogus.write_text("not a tarball\n")
+    with pytest.raises(WizardError, match="not a readable tar archive"):
+        extract_release(bogus, tmp_path / "dest")

@@ -1,0 +1,100 @@
+"""The memdisk subcommand: exit codes, live make output, one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.memdisk.syslinux_tree import BROKEN_ASM, make_tarball, make_tree
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
+    full_env = dict(os.environ, PYTHONPATH=str(ROOT))
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "wizard", *args],
+        capture_output=True, text=True, env=full_env, cwd=cwd, timeout=120,
+    )
+
+
+def assert_one_line_error(stderr: str) -> None:
+    assert "Traceback" not in stderr
+    prefix = "euca-windows-wizard: error:"
+    errors = [line for line in stderr.splitlines() if line.startswith(prefix)]
+    assert len(errors) == 1, stderr
+
+
+def test_find_prints_the_path() -> None:
+    result = run_cli("memdisk", "find")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "/usr/lib/syslinux/memdisk"
+
+
+def test_verify_good_and_bad(tmp_path: Path) -> None:
+    good = run_cli("memdisk", "verify", "/usr/lib/syslinux/memdisk")
+    assert good.returncode == 0, good.stderr
+    assert "boot protocol 2." in good.stdout
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n" * 200)
+    bad = run_cli("memdisk", "verify", str(text))
+    assert bad.returncode == 1
+    assert "is not a memdisk" in bad.stderr
+    assert_one_line_error(bad.stderr)
+
+
+def test_build_prints_make_output_and_writes_out(tmp_path: Path) -> None:
+    tarball = make_tarball(make_tree(tmp_path / "src"), tmp_path / "syslinux-6.04.tar.gz")
+    out = tmp_path / "kernel" / "memdisk"
+    out.parent.mkdir()
+    result = run_cli("memdisk", "build", "--source", str(tarball), "-o", str(out),
+                     "--work-dir", str(tmp_path / "work"))
+    assert result.returncode == 0, result.stderr
+    assert "NASM    memdisk" in result.stderr
+    assert "memdisk 6.04 20260101" in result.stdout
+    assert out.is_file()
+
+
+def test_failing_build_exits_1_with_make_lines_and_no_out(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path / "src", asm=BROKEN_ASM)
+    out = tmp_path / "memdisk"
+    result = run_cli("memdisk", "build", "--source", str(tree), "-o", str(out),
+                     "--work-dir", str(tmp_path / "work"))
+    assert result.returncode == 1
+    assert "make failed" in result.stderr
+    assert "memdisk.asm" in result.stderr
+    assert_one_line_error(result.stderr)
+    assert not out.exists()
+
+
+def test_build_without_nasm_gives_the_install_command(tmp_path: Path) -> None:
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "make").symlink_to("/usr/bin/make")
+    tree = make_tree(tmp_path / "src")
+    result = run_cli("memdisk", "build", "--source", str(tree), "-o", str(tmp_path / "m"),
+                     "--work-dir", str(tmp_path / "work"), env={"PATH": str(tools)})
+    assert result.returncode == 1
+    assert "nasm" in result.stderr
+    assert "Fix:" in result.stderr and "install" in result.stderr
+    assert_one_line_error(result.stderr)
+
+
+def test_build_rejects_escaping_tarball(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    tarball = tmp_path / "evil.tar"
+    with tarfile.open(tarball, "w") as archive:
+        member = tarfile.TarInfo("../../evil")
+        member.size = 1
+        archive.addfile(member, io.BytesIO(b"x"))
+    result = run_cli("memdisk", "build", "--source", str(tarball), "-o", str(tmp_path / "m"),
+                     "--work-dir", str(tmp_path / "work"))
+    assert result.returncode == 1
+    assert "refusing" in result.stderr
+    assert_one_line_error(result.stderr)

@@ -1,0 +1,78 @@
+"""``euca-windows-wizard memdisk find|verify|build``: the kernel of the memdisk recipe."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from wizard.cli.progress import ConsoleProgress
+from wizard.core.errors import WizardError
+from wizard.core.events import CancelFlag
+from wizard.memdisk.build import DEFAULT_TIMEOUT, build_memdisk
+from wizard.memdisk.find import MEMDISK_PLACES, find_memdisk
+from wizard.memdisk.verify import verify_memdisk
+from wizard.prerequisites.distro import current_distro
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "memdisk",
+        help="find, verify or build memdisk (the kernel that boots the floppy)",
+        description="memdisk is the syslinux kernel that boots the floppy ramdisk. Use "
+        "the distribution's (find) or compile one from a syslinux release (build).",
+    )
+    actions = parser.add_subparsers(dest="memdisk_action", metavar="ACTION")
+    actions.required = True
+
+    find = actions.add_parser("find", help="print the path of the distribution's memdisk")
+    find.set_defaults(handler=_find)
+
+    verify = actions.add_parser("verify", help="check that a file is a memdisk kernel")
+    verify.add_argument("file", metavar="FILE", type=Path)
+    verify.set_defaults(handler=_verify)
+
+    build = actions.add_parser(
+        "build", help="compile memdisk from a syslinux release (needs make, nasm, gcc)"
+    )
+    build.add_argument("--source", required=True, type=Path, metavar="TARBALL|DIR",
+                       help="a syslinux release tarball or its unpacked folder")
+    build.add_argument("-o", "--output", type=Path, default=Path("memdisk"), metavar="OUT",
+                       help="where to write memdisk (default: ./memdisk)")
+    build.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
+                       help=f"stop make after S seconds (default {DEFAULT_TIMEOUT:g})")
+    build.add_argument("--work-dir", type=Path, metavar="DIR",
+                       help="where to unpack and compile (default: the wizard's state folder)")
+    build.set_defaults(handler=_build)
+
+
+def _find(args: argparse.Namespace) -> int:
+    info = find_memdisk()
+    if info is None:
+        places = ", ".join(str(place) for place in MEMDISK_PLACES[:3])
+        raise WizardError(
+            f"no memdisk found (looked in {places} and other usual places)",
+            f"{current_distro().install_command(['memdisk'])}, or build one with "
+            "euca-windows-wizard memdisk build --source SYSLINUX.tar.gz",
+        )
+    print(info.path)
+    print(info.describe(), file=sys.stderr)
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    info = verify_memdisk(args.file)
+    print(f"{info.path}: {info.describe()}")
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    if args.timeout <= 0:
+        raise WizardError("--timeout must be a positive number of seconds",
+                          "give e.g. --timeout 900")
+    info = build_memdisk(
+        args.source, args.output, work_dir=args.work_dir, timeout=args.timeout,
+        sink=ConsoleProgress(), cancel=CancelFlag(),
+    )
+    print(f"{info.path}: {info.describe()}")
+    return 0

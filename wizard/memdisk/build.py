@@ -1,0 +1,172 @@
+"""Compile memdisk from a syslinux release: extract, make, verify, copy.
+
+For distributions without a packaged memdisk (or an operator who wants a
+given syslinux version). The source is copied or extracted into a private
+work folder first, so the operator's tree is never written to and a tarball
+cannot drop files elsewhere (see ``extract``). make's output reaches the
+sink line by line as ``LogLine`` events: the CLI prints them, the TUI shows
+them in its log view. The result reaches OUT only once it has verified, by
+an atomic rename, so a failed build leaves no OUT behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from wizard.core.dirs import private_dir, state_dir
+from wizard.core.errors import WizardError
+from wizard.core.events import (
+    CancelFlag,
+    LogLine,
+    Sink,
+    StepFailed,
+    StepFinished,
+    StepStarted,
+    discard,
+)
+from wizard.core.files import atomic_writer
+from wizard.core.logs import get_logger
+from wizard.memdisk.extract import extract_release
+from wizard.memdisk.verify import MemdiskInfo, verify_memdisk
+from wizard.prerequisites.distro import current_distro
+from wizard.prerequisites.tools import find_c_compiler, find_tool, run_streaming
+
+log = get_logger(__name__)
+
+STEP = "memdisk"
+DEFAULT_TIMEOUT = 900.0
+# Lines of make's output that a failure message repeats.
+_TAIL = 8
+
+
+def missing_build_tools(path: str | None = None) -> list[str]:
+    """The tools a memdisk build needs that are not on PATH (make, nasm, cc)."""
+    missing = [name for name in ("make", "nasm") if find_tool(name, path) is None]
+    if find_c_compiler(path) is None:
+        missing.append("cc")
+    return missing
+
+
+def _check_tools(path: str | None) -> None:
+    missing = missing_build_tools(path)
+    if missing:
+        names = ", ".join("a C compiler" if name == "cc" else name for name in missing)
+        raise WizardError(
+            f"building memdisk needs {names}, not found on PATH",
+            current_distro().install_command(missing),
+        )
+
+
+def find_memdisk_folder(tree: Path) -> Path:
+    """The ``memdisk/`` folder (with its Makefile) at the top of a release."""
+    candidates = [tree / "memdisk"]
+    if tree.is_dir():
+        candidates += sorted(child / "memdisk" for child in tree.iterdir() if child.is_dir())
+    for candidate in candidates:
+        if (candidate / "Makefile").is_file():
+            return candidate
+    raise WizardError(
+        "the syslinux source has no memdisk/ folder with a Makefile",
+        "give the top folder (or the tarball) of a syslinux release, e.g. syslinux-6.03",
+    )
+
+
+def _prepare_source(source: Path, build_dir: Path) -> Path:
+    """Copy or extract ``source`` into ``build_dir``; return the tree's top."""
+    tree = build_dir / "source"
+    if source.is_dir():
+        # symlinks=True: a link in a release stays a link; nothing is followed.
+        shutil.copytree(source, tree, symlinks=True)
+    elif source.is_file():
+        extract_release(source, tree)
+    else:
+        raise WizardError(
+            f"{source} does not exist",
+            "give a syslinux release tarball or its unpacked folder with --source",
+        )
+    return tree
+
+
+def build_memdisk(
+    source: Path,
+    out: Path,
+    *,
+    work_dir: Path | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    sink: Sink = discard,
+    cancel: CancelFlag | None = None,
+    path: str | None = None,
+) -> MemdiskInfo:
+    """Build memdisk from ``source`` (tarball or folder) and write it to ``out``.
+
+    ``path`` replaces PATH when looking for make, nasm and the compiler (and
+    when running make), for callers that keep their own tool folders.
+    """
+    source, out = Path(source), Path(out)
+    sink(StepStarted(STEP, "Building memdisk"))
+    try:
+        info = _build(source, out, work_dir, timeout, sink, cancel, path)
+    except WizardError as exc:
+        sink(StepFailed(STEP, exc.message, exc.fix))
+        raise
+    sink(StepFinished(STEP, {"memdisk": str(out), "sha256": info.sha256,
+                             "version": info.version}))
+    return info
+
+
+def _build(
+    source: Path,
+    out: Path,
+    work_dir: Path | None,
+    timeout: float,
+    sink: Sink,
+    cancel: CancelFlag | None,
+    path: str | None,
+) -> MemdiskInfo:
+    _check_tools(path)
+    if not out.parent.is_dir():
+        raise WizardError(
+            f"the folder of {out} does not exist", f"create {out.parent} or choose another -o"
+        )
+    work = private_dir(work_dir if work_dir is not None else state_dir() / "work")
+    build_dir = Path(tempfile.mkdtemp(prefix="memdisk-build-", dir=work))
+    try:
+        tree = _prepare_source(source, build_dir)
+        folder = find_memdisk_folder(tree)
+        make = find_tool("make", path)
+        assert make is not None  # _check_tools found it
+        env = None if path is None else dict(os.environ, PATH=path)
+        log.info("running make in %s", folder)
+        sink(LogLine(STEP, f"make in {folder.relative_to(tree)}/"))
+        result = run_streaming(
+            [str(make.path)], cwd=folder, timeout=timeout, cancel=cancel,
+            on_line=lambda line: sink(LogLine(STEP, line)), keep_lines=_TAIL, env=env,
+        )
+        if result.returncode != 0:
+            last = " | ".join(result.last_lines) or "no output"
+            raise WizardError(
+                f"make failed in memdisk/ with exit status {result.returncode}; "
+                f"its last lines: {last}",
+                "install what the error names, or try the distribution's memdisk "
+                "(euca-windows-wizard memdisk find)",
+            )
+        built = folder / "memdisk"
+        if not built.is_file():
+            raise WizardError(
+                "make finished but left no memdisk/memdisk file",
+                "check that the source is a syslinux release (memdisk builds there)",
+            )
+        verify_memdisk(built)
+        with atomic_writer(out, 0o644) as handle, open(built, "rb") as original:
+            shutil.copyfileobj(original, handle)
+        return verify_memdisk(out)
+    except OSError as exc:
+        raise WizardError(
+            f"building memdisk failed: {exc.strerror or exc} ({exc.filename or out})",
+            f"check the free space and permissions of {work} and {out.parent}",
+        ) from exc
+    finally:
+        shutil.rmtree(build_dir, ignore_errors=True)
