@@ -50,19 +50,19 @@ class Manifest:
     digest: str
     size: int
     bundled_size: int
-    ec2_encrypted_key: str
-    user_encrypted_key: str
-    ec2_encrypted_iv: str
-    user_encrypted_iv: str
+    ec2_encrypted_key: str = field(repr=False)
+    user_encrypted_key: str = field(repr=False)
+    ec2_encrypted_iv: str = field(repr=False)
+    user_encrypted_iv: str = field(repr=False)
     parts: tuple[Part, ...]
     kernel_id: str | None = None
     ramdisk_id: str | None = None
     block_device_mapping: tuple[tuple[str, str], ...] = ()
     product_codes: tuple[str, ...] = ()
-    signature: str = ""
+    signature: str = field(default="", repr=False)
     bundler: tuple[str, str, str] = (PROGRAM, __version__, "0")
     # The exact signed text as found in the file (set when read or rendered).
-    signed_text: bytes = field(default=b"", compare=False)
+    signed_text: bytes = field(default=b"", compare=False, repr=False)
 
 
 def _element(tag: str, text: str, attrs: str = "") -> str:

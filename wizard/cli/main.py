@@ -21,7 +21,11 @@ from wizard.core.logs import get_logger, setup_logging
 
 # The subcommands, in the order of the recipe. A module is listed only once
 # its command is built: --help shows what exists, nothing more.
-COMMANDS: tuple[str, ...] = ("wizard.cli.memdisk",)
+COMMANDS: tuple[str, ...] = (
+    "wizard.cli.memdisk",
+    "wizard.cli.bundle",
+    "wizard.cli.unbundle",
+)
 
 log = get_logger(__name__)
 

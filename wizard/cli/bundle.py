@@ -1,0 +1,90 @@
+"""``euca-windows-wizard bundle``: an image file into an instance-store bundle.
+
+The flags are euca-bundle-image's. Credentials come from the flags, else the
+environment, else the eucarc named with --eucarc (see wizard.credentials).
+Progress goes to stderr; the last line on stdout is ``Wrote manifest PATH``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from wizard.cli.progress import ConsoleProgress
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "bundle",
+        help="bundle an image (disk, memdisk or floppy) for upload",
+        description="Bundle an image file the way euca-bundle-image does: tar, gzip, "
+                    "AES-128-CBC, 10 MiB parts and a signed manifest, in one pass on every core.",
+    )
+    parser.add_argument("-i", "--image", required=True, metavar="FILE",
+                        help="the image to bundle (raw disk, memdisk or floppy)")
+    parser.add_argument("-d", "--destination", metavar="DIR",
+                        help="folder for the parts and manifest (created if missing; "
+                             "default: a new folder under $TMPDIR or /var/tmp)")
+    parser.add_argument("-p", "--prefix", metavar="NAME",
+                        help="the bundle's name (default: the image's file name)")
+    parser.add_argument("-r", "--arch", default="x86_64", metavar="ARCH",
+                        help="i386 or x86_64 (default: x86_64)")
+    parser.add_argument("--image-type", default="machine", metavar="TYPE",
+                        help="machine, kernel (memdisk) or ramdisk (floppy); default: machine")
+    parser.add_argument("--kernel", metavar="ID", help="the kernel id (eki-…) of a machine image")
+    parser.add_argument("--ramdisk", metavar="ID", help="the ramdisk id (eri-…) of a machine image")
+    parser.add_argument("-c", "--cert", metavar="FILE", help="your certificate (EC2_CERT)")
+    parser.add_argument("-k", "--privatekey", metavar="FILE",
+                        help="your private key (EC2_PRIVATE_KEY)")
+    parser.add_argument("-u", "--user", metavar="ACCOUNT",
+                        help="your 12-digit account id (EC2_USER_ID)")
+    parser.add_argument("--ec2cert", metavar="FILE",
+                        help="the cloud's certificate (EUCALYPTUS_CERT, cloud-cert.pem)")
+    parser.add_argument("--eucarc", metavar="FILE",
+                        help="read missing credentials from this eucarc (as data, never run)")
+    parser.set_defaults(handler=run)
+
+
+def default_destination(name: str) -> Path:
+    """A new folder on disk (not a RAM-backed /tmp) for a bundle of ``name``."""
+    base = Path(os.environ.get("TMPDIR") or ("/var/tmp" if Path("/var/tmp").is_dir() else "/tmp"))
+    return base / f"bundle-{name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from wizard.bundle.bundler import BundleRequest, bundle_image
+    from wizard.bundle.keys import BundleKeys
+    from wizard.credentials import load_credentials
+
+    creds = load_credentials(
+        {"cert": args.cert, "private_key": args.privatekey, "user": args.user,
+         "cloud_cert": args.ec2cert},
+        eucarc=args.eucarc,
+    )
+    keys = BundleKeys.load(
+        Path(creds.require("cert").value),
+        Path(creds.require("private_key").value),
+        Path(creds.require("cloud_cert").value),
+    )
+    image = Path(args.image)
+    name = args.prefix or image.name
+    destination = Path(args.destination) if args.destination else default_destination(name)
+    request = BundleRequest(
+        image=image, destination=destination, keys=keys, user=creds.require("user").value,
+        prefix=args.prefix, arch=args.arch, image_type=args.image_type,
+        kernel_id=args.kernel, ramdisk_id=args.ramdisk,
+    )
+    progress = ConsoleProgress()
+    for warning in keys.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if not args.destination:
+        print(f"Bundle folder: {destination}", file=sys.stderr)
+    bundle = bundle_image(request, progress)
+    manifest = bundle.manifest
+    print(f"Bundled {image} ({manifest.size:,} bytes) into {len(manifest.parts)} parts "
+          f"({manifest.bundled_size:,} bytes) in {destination}", file=sys.stderr)
+    print(f"Wrote manifest {bundle.manifest_path}")
+    return 0
