@@ -80,9 +80,9 @@ def main() -> None:
                 pass
         keys = make_keys(work)
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        results = {}
+        results: dict[str, tuple[float, int, int]] = {}
         for label in ("pipeline", "euca-windows-wizard"):
-            best = None
+            best: tuple[float, int, int] | None = None
             for _ in range(args.runs):
                 out = work / "out"
                 shutil.rmtree(out, ignore_errors=True)
@@ -97,6 +97,7 @@ def main() -> None:
                 bundle = sum(p.stat().st_size for p in out.glob("*.part.*"))
                 if best is None or seconds < best[0]:
                     best = (seconds, rss, bundle)
+            assert best is not None
             results[label] = best
         base_seconds, _, base_size = results["pipeline"]
         print(f"image: {size / 2**20:.0f} MiB of OS-disk content; {os.cpu_count()} cores; "

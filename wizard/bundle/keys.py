@@ -70,7 +70,9 @@ def not_after(cert: x509.Certificate) -> dt.datetime:
     return cert.not_valid_after_utc
 
 
-def expiry_warning(cert: x509.Certificate, path: Path, now: dt.datetime | None = None) -> str | None:
+def expiry_warning(
+    cert: x509.Certificate, path: Path, now: dt.datetime | None = None
+) -> str | None:
     """A warning when the certificate has expired (the cloud may refuse it)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     end = not_after(cert)

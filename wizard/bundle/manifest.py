@@ -188,11 +188,11 @@ def parse_manifest(data: bytes, source: Path | str = "the manifest") -> Manifest
             for n in root.findall("machine_configuration/product_codes/product_code")
         )
         bundler_node = root.find("bundler")
-        bundler = (
-            (_text(bundler_node, "name", source, False), _text(bundler_node, "version", source, False),
-             _text(bundler_node, "release", source, False))
-            if bundler_node is not None else ("", "", "")
-        )
+        bundler = ("", "", "")
+        if bundler_node is not None:
+            name, version, release = (_text(bundler_node, tag, source, False)
+                                      for tag in ("name", "version", "release"))
+            bundler = (name, version, release)
         match_mc = _SIGNED_RE.search(data)
         match_image = _IMAGE_RE.search(data)
         signed = (match_mc.group(0) + match_image.group(0)) if match_mc and match_image else b""

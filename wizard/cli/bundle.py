@@ -50,7 +50,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def default_destination(name: str) -> Path:
     """A new folder on disk (not a RAM-backed /tmp) for a bundle of ``name``."""
-    base = Path(os.environ.get("TMPDIR") or ("/var/tmp" if Path("/var/tmp").is_dir() else "/tmp"))
+    # /var/tmp is on disk and survives a reboot; /tmp is often a small tmpfs.
+    fallback = "/var/tmp" if Path("/var/tmp").is_dir() else "/tmp"  # noqa: S108
+    base = Path(os.environ.get("TMPDIR") or fallback)
     return base / f"bundle-{name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
 
 

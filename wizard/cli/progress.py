@@ -56,9 +56,7 @@ class ConsoleProgress:
             self._line(f"warning: {event.text}")
         elif isinstance(event, LogLine):
             self._line(event.text)
-        elif isinstance(event, StepFinished):
-            self._clear()
-        elif isinstance(event, StepFailed):
+        elif isinstance(event, (StepFinished, StepFailed)):
             self._clear()
 
     def _progress(self, event: StepProgress) -> None:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from wizard.core.errors import Cancelled
 
@@ -61,7 +61,7 @@ class StepFailed:
     fix: str | None = None
 
 
-Event = Union[StepStarted, StepProgress, LogLine, StepWarning, StepFinished, StepFailed]
+Event = StepStarted | StepProgress | LogLine | StepWarning | StepFinished | StepFailed
 Sink = Callable[[Event], None]
 
 _KINDS: dict[str, type[Any]] = {

@@ -1,0 +1,250 @@
+"""Turn a bundle back into its image, checking everything the cloud checks.
+
+The key is unwrapped with whichever of the user's or the cloud's wrapping
+the given private key opens. Part files are found, then each is read whole,
+its SHA-1 checked against the manifest, and only then decrypted; the
+plaintext is inflated (one gzip member or several, as other tools write),
+the tar stream hashed against the manifest's digest, and the first member
+written to a temporary file renamed into place only when every check passed.
+Runs of zeros are written as holes, so a sparse disk stays sparse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from isal import isal_zlib
+
+from wizard.bundle.keys import load_private_key, unwrap, verify
+from wizard.bundle.manifest import Manifest, read_manifest
+from wizard.core.errors import WizardError
+from wizard.core.events import (
+    CancelFlag,
+    Sink,
+    StepFinished,
+    StepProgress,
+    StepStarted,
+    StepWarning,
+    Throttle,
+    discard,
+)
+
+STEP = "unbundle"
+# isal ships no type for its error class; name it once, typed.
+_INFLATE_ERROR = cast("type[Exception]", isal_zlib.error)
+_CHUNK = 1 << 20
+_ZERO = bytes(_CHUNK)
+
+
+@dataclass(frozen=True)
+class Unbundled:
+    image: Path
+    manifest: Manifest
+    opened_with: str          # "user" or "cloud": whose wrapping the key opened
+    signature_checked: bool
+
+
+def open_key(manifest: Manifest, key_path: Path) -> tuple[bytes, bytes, str]:
+    """The AES key and IV, from the user's or the cloud's wrapping."""
+    key = load_private_key(key_path)
+    for who, wrapped_key, wrapped_iv in (
+        ("user", manifest.user_encrypted_key, manifest.user_encrypted_iv),
+        ("cloud", manifest.ec2_encrypted_key, manifest.ec2_encrypted_iv),
+    ):
+        aes_key = unwrap(key, wrapped_key)
+        aes_iv = unwrap(key, wrapped_iv)
+        if aes_key is not None and aes_iv is not None:
+            return aes_key, aes_iv, who
+    raise WizardError(
+        f"the private key {key_path} cannot open this bundle (it was made for another "
+        "user's or cloud's certificate)",
+        "give the private key that matches the certificate used to bundle it (-k)",
+    )
+
+
+def _part_paths(manifest: Manifest, source: Path) -> list[Path]:
+    paths = [source / part.filename for part in manifest.parts]
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        raise WizardError(
+            f"the part {missing[0]}{more} of the bundle is missing from {source}",
+            "copy every .part file listed in the manifest into that folder (or give it with -s)",
+        )
+    return paths
+
+
+def _ciphertext(manifest: Manifest, paths: list[Path], cancel: CancelFlag) -> Iterator[bytes]:
+    for part, path in zip(manifest.parts, paths, strict=False):
+        cancel.check()
+        data = path.read_bytes()
+        if hashlib.sha1(data).hexdigest() != part.sha1:  # noqa: S324 - the format's digest
+            raise WizardError(
+                f"the part {part.filename} is damaged: its SHA-1 digest does not match "
+                "the manifest",
+                "copy that part again from where the bundle was made, or bundle the image again",
+            )
+        yield data
+
+
+def _plaintext(blocks: Iterator[bytes], key: bytes, iv: bytes) -> Iterator[bytes]:
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+    held = b""
+    for block in blocks:
+        data = held + decryptor.update(block)
+        # Keep the last 16 bytes back: they hold the PKCS#7 padding.
+        held, data = data[-16:], data[:-16]
+        if data:
+            yield data
+    held += decryptor.finalize()
+    pad = held[-1] if held else 0
+    if not 1 <= pad <= 16 or held[-pad:] != bytes([pad]) * pad:
+        raise WizardError(
+            "the bundle does not decrypt to valid data (wrong key, or the parts are damaged)",
+            "check the private key and the parts",
+        )
+    if held[:-pad]:
+        yield held[:-pad]
+
+
+def _inflate(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    decompressor = isal_zlib.decompressobj(31)
+    for block in blocks:
+        data = block
+        while data:
+            out = decompressor.decompress(data)
+            if out:
+                yield out
+            if decompressor.eof:
+                # Another gzip member follows (concatenated output of some tools).
+                data = decompressor.unused_data
+                decompressor = isal_zlib.decompressobj(31)
+            else:
+                data = b""
+    tail = decompressor.flush()
+    if tail:
+        yield tail
+
+
+class _TarReader:
+    """A read()-able view of the tar stream that hashes every byte it passes on."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = bytearray()
+        self.sha1 = hashlib.sha1()  # noqa: S324 - the format's digest
+        self.length = 0
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buffer += chunk
+        if size < 0:
+            size = len(self._buffer)
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        self.sha1.update(data)
+        self.length += len(data)
+        return data
+
+    def drain(self) -> None:
+        while self.read(_CHUNK):
+            pass
+
+
+def unbundle(
+    manifest_path: Path,
+    private_key: Path,
+    source: Path | None = None,
+    destination: Path | None = None,
+    sink: Sink = discard,
+    cancel: CancelFlag | None = None,
+) -> Unbundled:
+    """Rebuild the image of a bundle into ``destination`` (default: the current folder)."""
+    cancel = cancel or CancelFlag()
+    manifest_path = Path(manifest_path)
+    manifest = read_manifest(manifest_path)
+    source = Path(source) if source else manifest_path.parent
+    destination = Path(destination) if destination else Path.cwd()
+    if not destination.is_dir():
+        raise WizardError(f"the destination {destination} is not a folder",
+                          "create it first or give an existing folder with -d")
+    paths = _part_paths(manifest, source)
+    aes_key, aes_iv, who = open_key(manifest, private_key)
+    checked = False
+    if who == "user" and manifest.signed_text and manifest.signature:
+        public = load_private_key(private_key).public_key()
+        checked = verify(public, manifest.signed_text, manifest.signature)
+        if not checked:
+            sink(StepWarning(STEP, "the manifest's signature does not verify with this key: "
+                             "it was edited after bundling, or signed by someone else"))
+    sink(StepStarted(STEP, f"Unbundling {manifest.name}"))
+    progress = Throttle(sink)
+    reader = _TarReader(_inflate(_plaintext(_ciphertext(manifest, paths, cancel), aes_key, aes_iv)))
+    tmp_path: Path | None = None
+    try:
+        try:
+            archive = tarfile.open(fileobj=reader, mode="r|")  # type: ignore[call-overload]  # noqa: SIM115
+            member = archive.next()
+        except tarfile.TarError as exc:
+            raise WizardError("the bundle does not hold a tar archive",
+                              "check that the bundle was made by a bundling tool") from exc
+        if member is None or not member.isfile():
+            raise WizardError("the bundle's archive holds no image file",
+                              "check that the bundle was made by a bundling tool")
+        name = os.path.basename(member.name) or manifest.name
+        if name in (".", ".."):
+            name = manifest.name
+        target = destination / name
+        extracted = archive.extractfile(member)
+        assert extracted is not None
+        fd = os.open(destination / f".{name}.unbundling", os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                     0o644)
+        tmp_path = destination / f".{name}.unbundling"
+        with os.fdopen(fd, "wb") as out:
+            written = 0
+            while True:
+                cancel.check()
+                chunk = extracted.read(_CHUNK)
+                if not chunk:
+                    break
+                if chunk == _ZERO[: len(chunk)]:
+                    out.seek(len(chunk), os.SEEK_CUR)   # leave a hole
+                else:
+                    out.write(chunk)
+                written += len(chunk)
+                progress(StepProgress(STEP, written, member.size))
+            out.truncate(written)
+            out.flush()
+            os.fsync(out.fileno())
+        reader.drain()
+        if written != member.size:
+            raise WizardError("the bundle's image is shorter than its archive says",
+                              "bundle the image again")
+        if reader.sha1.hexdigest() != manifest.digest:
+            raise WizardError(
+                "the unbundled archive's SHA-1 digest does not match the manifest",
+                "the bundle is damaged or its manifest belongs to another bundle: bundle again",
+            )
+        os.replace(tmp_path, target)
+        tmp_path = None
+    except _INFLATE_ERROR as exc:
+        raise WizardError(f"the bundle's data does not inflate ({exc})",
+                          "the parts are damaged or the key is wrong: bundle the image again",
+                          ) from exc
+    finally:
+        if tmp_path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                tmp_path.unlink()
+    sink(StepFinished(STEP, {"image": str(target), "size": written}))
+    return Unbundled(target, manifest, who, checked)
