@@ -18,6 +18,7 @@ class Partition:
     number: int
     type_id: int
     active: bool
+    # Both in bytes: from the start of the disk image, and the length.
     start: int
     size: int
     # Names in the partition's root folder, as stored (case kept); None
@@ -50,6 +51,20 @@ class DiskReport:
     nt6: bool = False
     problems: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    # The ARC paths BOOT.INI names (default= first, then each entry, no
+    # repeats), as written.
+    arc_paths: tuple[str, ...] = ()
+    # Whether BOOT.INI boots through scsi()/signature() and so needs
+    # NTBOOTDD.SYS on the floppy; None when BOOT.INI could not be read.
+    needs_ntbootdd: bool | None = None
+    # The recipe the findings were judged for: "memdisk" or "native".
+    recipe: str = "memdisk"
+
+    @property
+    def floppy_files(self) -> tuple[str, ...]:
+        """The files the memdisk recipe's floppy needs, from the disk's root."""
+        files = ("NTLDR", "NTDETECT.COM", "BOOT.INI")
+        return (*files, "NTBOOTDD.SYS") if self.needs_ntbootdd else files
 
     @property
     def system_partition(self) -> Partition | None:

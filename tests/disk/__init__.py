@@ -1,0 +1,1 @@
+"""Tests of the Windows disk image inspection and conversion."""

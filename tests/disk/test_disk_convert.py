@@ -1,0 +1,94 @@
+"""Conversion to raw with the real qemu-img: progress, atomic result, cancel."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.disk.images import qemu_img
+from wizard.core.errors import Cancelled, WizardError
+from wizard.core.events import (
+    CancelFlag,
+    Event,
+    StepFailed,
+    StepFinished,
+    StepProgress,
+    StepStarted,
+)
+from wizard.disk.convert import convert_to_raw
+from wizard.disk.inspect import inspect_disk
+
+
+def test_qcow2_converts_to_the_same_raw_disk(disks: dict[str, Path], tmp_path: Path) -> None:
+    events: list[Event] = []
+    raw = convert_to_raw(disks["xp_scsi_qcow2"], tmp_path / "work", sink=events.append)
+    assert raw == tmp_path / "work" / "xp_scsi.raw"
+    assert raw.read_bytes() == disks["xp_scsi"].read_bytes()
+    assert isinstance(events[0], StepStarted)
+    progress = [e for e in events if isinstance(e, StepProgress)]
+    assert progress and progress[-1].done == progress[-1].total == raw.stat().st_size
+    assert isinstance(events[-1], StepFinished)
+    assert events[-1].outputs["raw"] == str(raw)
+    assert [p.name for p in raw.parent.iterdir()] == ["xp_scsi.raw"]
+    # The converted image inspects as the original does.
+    report = inspect_disk(raw)
+    assert report.problems == () and report.needs_ntbootdd is True
+
+
+def test_second_conversion_reuses_the_raw_file(disks: dict[str, Path], tmp_path: Path) -> None:
+    first = convert_to_raw(disks["xp_scsi_qcow2"], tmp_path)
+    stamp = first.stat().st_mtime_ns
+    second = convert_to_raw(disks["xp_scsi_qcow2"], tmp_path)
+    assert second == first and second.stat().st_mtime_ns == stamp
+
+
+def test_raw_needs_no_conversion(disks: dict[str, Path], tmp_path: Path) -> None:
+    assert convert_to_raw(disks["xp_scsi"], tmp_path / "work") == disks["xp_scsi"]
+    assert not (tmp_path / "work").exists()
+
+
+@pytest.mark.parametrize("fmt", ["vmdk", "vpc", "vdi"])
+def test_other_formats_convert(disks: dict[str, Path], tmp_path: Path, fmt: str) -> None:
+    source = tmp_path / f"xp.{fmt}"
+    qemu_img("convert", "-f", "raw", "-O", fmt, str(disks["xp_multi"]), str(source))
+    raw = convert_to_raw(source, tmp_path / "work")
+    assert raw.name == "xp.raw"
+    assert raw.read_bytes()[: disks["xp_multi"].stat().st_size] == \
+        disks["xp_multi"].read_bytes()
+
+
+def test_cancel_leaves_nothing(disks: dict[str, Path], tmp_path: Path) -> None:
+    cancel = CancelFlag()
+    cancel.cancel()
+    with pytest.raises(Cancelled):
+        convert_to_raw(disks["xp_scsi_qcow2"], tmp_path / "work", cancel=cancel)
+    assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_failing_qemu_img_leaves_nothing(tmp_path: Path) -> None:
+    # A qcow2 overlay whose backing file is gone: qemu-img cannot read it.
+    broken = tmp_path / "broken.qcow2"
+    qemu_img("create", "-q", "-f", "qcow2", "-u", "-b", str(tmp_path / "gone.img"),
+             "-F", "raw", str(broken), "16M")
+    events: list[Event] = []
+    with pytest.raises(WizardError) as caught:
+        convert_to_raw(broken, tmp_path / "work", sink=events.append)
+    assert "qemu-img could not convert" in caught.value.message
+    assert list((tmp_path / "work").iterdir()) == []
+    assert isinstance(events[-1], StepFailed)
+
+
+def test_without_qemu_img_says_how_to_install(
+    disks: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A PATH without qemu-img: the real lookup, on a real folder.
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    assert shutil.which("qemu-img") is None
+    with pytest.raises(WizardError) as caught:
+        convert_to_raw(disks["xp_scsi_qcow2"], tmp_path / "work")
+    assert "needs qemu-img" in caught.value.message
+    assert "install" in (caught.value.fix or "")

@@ -1,0 +1,144 @@
+"""Convert a qcow2/vmdk/vhd/vdi disk image to raw with ``qemu-img convert``.
+
+The raw image is written under a temporary name in the work folder and
+renamed only when qemu-img succeeded, so a cancelled or failed conversion
+never leaves a file that looks finished. qemu-img's ``-p`` progress
+("(12.34/100%)", redrawn with carriage returns) becomes ``StepProgress``
+events in bytes of the raw disk, throttled to a few a second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from wizard.core.errors import WizardError
+from wizard.core.events import (
+    CancelFlag,
+    LogLine,
+    Sink,
+    StepFailed,
+    StepFinished,
+    StepProgress,
+    StepStarted,
+    StepWarning,
+    Throttle,
+    discard,
+)
+from wizard.core.logs import get_logger
+from wizard.disk.formats import RAW, describe_format, detect_format, virtual_size
+from wizard.disk.inspect import raw_name
+from wizard.prerequisites.distro import current_distro
+from wizard.prerequisites.tools import run_streaming
+
+log = get_logger(__name__)
+
+STEP = "convert"
+_PERCENT = re.compile(r"\((\d+(?:\.\d+)?)/100%\)")
+
+
+def convert_to_raw(
+    image: Path,
+    work_dir: Path,
+    *,
+    sink: Sink = discard,
+    cancel: CancelFlag | None = None,
+    timeout: float | None = None,
+) -> Path:
+    """The raw form of ``image`` in ``work_dir`` (``image`` itself if already raw).
+
+    A raw file from an earlier conversion of the same image (newer than the
+    image, of the right size) is reused: every step is idempotent.
+    """
+    image, work_dir = Path(image), Path(work_dir)
+    fmt = detect_format(image)
+    if fmt == RAW:
+        return image
+    sink(StepStarted(STEP, f"Converting {image.name} to raw"))
+    try:
+        dest = _convert(image, fmt, work_dir, sink, cancel, timeout)
+    except WizardError as exc:
+        sink(StepFailed(STEP, exc.message, exc.fix))
+        raise
+    sink(StepFinished(STEP, {"raw": str(dest), "from": str(image), "format": fmt}))
+    return dest
+
+
+def _convert(image: Path, fmt: str, work_dir: Path, sink: Sink,
+             cancel: CancelFlag | None, timeout: float | None) -> Path:
+    qemu_img = shutil.which("qemu-img")
+    if qemu_img is None:
+        raise WizardError(
+            f"converting the {describe_format(fmt)} image to raw needs qemu-img, "
+            "not found on PATH",
+            current_distro().install_command(["qemu-img"]),
+        )
+    try:
+        work_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WizardError(f"cannot create the work folder {work_dir} ({exc.strerror})",
+                          "choose a writable folder") from exc
+    total = virtual_size(image, fmt)
+    dest = work_dir / raw_name(image)
+    if _reusable(dest, image, total):
+        sink(LogLine(STEP, f"{dest} is already converted from {image.name}; reused"))
+        return dest
+    free = shutil.disk_usage(work_dir).free
+    if total is not None and free < total:
+        # qemu-img writes raw files sparse, so an image with unused space may
+        # still fit; say so rather than refuse.
+        sink(StepWarning(STEP, f"{work_dir} has {free} bytes free and the raw disk is "
+                               f"{total} bytes; the conversion may run out of space"))
+    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".partial", dir=work_dir)
+    os.close(fd)
+    partial = Path(name)
+    progress = Throttle(sink)
+    size = total or 0
+
+    def on_line(line: str) -> None:
+        match = _PERCENT.search(line)
+        if match is None:
+            sink(LogLine(STEP, line))
+            return
+        done = int(size * float(match.group(1)) / 100) if size else 0
+        progress(StepProgress(STEP, done, total))
+
+    try:
+        result = run_streaming(
+            [qemu_img, "convert", "-p", "-f", fmt, "-O", "raw", str(image), str(partial)],
+            on_line=on_line, cancel=cancel, timeout=timeout, split_cr=True,
+        )
+        if result.returncode != 0:
+            last = " | ".join(line for line in result.last_lines
+                              if not _PERCENT.fullmatch(line.strip())) or "no output"
+            raise WizardError(
+                f"qemu-img could not convert {image} to raw (exit status "
+                f"{result.returncode}): {last}",
+                f"check that {image} is a whole, readable {describe_format(fmt)} image and "
+                f"that {work_dir} has room for {total or 'the'} bytes",
+            )
+        with open(partial, "rb+") as handle:
+            os.fsync(handle.fileno())
+        partial.chmod(0o600)
+        os.replace(partial, dest)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+        raise
+    if total is not None:
+        progress(StepProgress(STEP, total, total))
+    log.info("converted %s (%s) to %s", image, fmt, dest)
+    return dest
+
+
+def _reusable(dest: Path, image: Path, total: int | None) -> bool:
+    try:
+        done, source = dest.stat(), image.stat()
+    except OSError:
+        return False
+    return (total is not None and done.st_size == total
+            and done.st_mtime >= source.st_mtime and detect_format(dest) == RAW)
