@@ -23,6 +23,7 @@ from wizard.core.logs import get_logger, setup_logging
 # its command is built: --help shows what exists, nothing more.
 COMMANDS: tuple[str, ...] = (
     "wizard.cli.memdisk",
+    "wizard.cli.floppy",
     "wizard.cli.bundle",
     "wizard.cli.unbundle",
 )

@@ -1,0 +1,38 @@
+"""The blank floppy image: 2880 sectors of 512 zero bytes, as `dd` would make it.
+
+It is deliberately left unformatted: the file system and the boot sector
+must come from Windows (BUNDLE-FORMAT.md section 6), so an image the wizard
+formatted itself could only mislead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from wizard.core.errors import WizardError
+from wizard.core.files import write_atomic
+from wizard.floppy.fat12 import FLOPPY_SIZE
+
+
+def create_blank(path: Path, force: bool = False) -> Path:
+    """Write a blank 1.44 MB image at ``path``; returns its absolute path.
+
+    An existing file is replaced only with ``force``, and then atomically: a
+    formatted floppy is never left half-overwritten.
+    """
+    path = Path(path).expanduser().absolute()
+    if path.is_dir():
+        raise WizardError(f"{path} is a folder", "give a file name for the floppy image, "
+                          f"e.g. {path / 'win-boot.img'}")
+    if not path.parent.is_dir():
+        raise WizardError(f"the folder {path.parent} does not exist",
+                          "create it first, or give another path")
+    if (path.exists() or path.is_symlink()) and not force:
+        raise WizardError(f"{path} already exists",
+                          "add --force to replace it with a blank image, or give another path")
+    try:
+        write_atomic(path, bytes(FLOPPY_SIZE))
+    except OSError as exc:
+        raise WizardError(f"cannot write {path} ({exc.strerror})",
+                          "check the folder's permissions and free space") from exc
+    return path
