@@ -13,7 +13,6 @@ an old terminal over SSH).
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import textwrap
 from pathlib import Path
@@ -99,27 +98,16 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def inspect_disk(path: Path) -> DiskReport:
-    """Inspect the Windows disk image with ``wizard.disk.inspect``, when it exists."""
+    """Inspect the Windows disk image (``wizard.disk.inspect``, the prerequisites step)."""
+    # Imported here: only --disk needs it, and it brings the NTFS reader.
+    from wizard.disk.inspect import inspect_disk as inspect
+
     if not path.exists():
         raise WizardError(f"the disk image {path} does not exist", "give the right path")
-    inspect = None
-    try:
-        # Looked up at run time: the inspection is another part of the
-        # wizard (the prerequisites step) and may be missing from a build.
-        inspect = getattr(importlib.import_module("wizard.disk.inspect"), "inspect_disk", None)
-    except ModuleNotFoundError as exc:
-        if exc.name != "wizard.disk.inspect":
-            raise
-    if inspect is None:
-        raise WizardError(
-            "--disk needs the disk-image inspection (wizard.disk.inspect), which this "
-            "version of the wizard does not have yet",
-            "run the command without --disk",
-        )
-    report = inspect(path)
-    if not isinstance(report, DiskReport):
-        raise TypeError(f"wizard.disk.inspect.inspect_disk returned {type(report).__name__}")
-    return report
+    if path.is_dir():
+        raise WizardError(f"{path} is a folder, not a disk image",
+                          "give the path of the Windows disk image file")
+    return inspect(path)
 
 
 def _can_print(text: str) -> bool:

@@ -160,24 +160,16 @@ def _names(files: list[str]) -> str:
 
 def _from_disk(disk: DiskReport, notes: list[str]) -> bool | None:
     """Whether this disk's BOOT.INI needs NTBOOTDD.SYS (None: cannot tell)."""
-    if disk.nt6:
-        notes.append(f"{disk.path.name} boots through BOOTMGR (Windows Vista or later): "
-                     "the memdisk floppy is for NT 5.x; use the native recipe instead.")
-    missing = [name for name in REQUIRED_FILES if name not in disk.boot_files]
-    if missing and disk.boot_files:
-        notes.append(f"The disk inspection did not find {_names(missing)} at the root of "
-                     "C:\\; copy them from the Windows installation that boots this disk.")
-    if disk.boot_ini_text is None:
-        notes.append("The disk inspection could not read C:\\BOOT.INI, so NTBOOTDD.SYS is "
-                     "copied only where C:\\ has it.")
-        return None
-    ini: BootIni = parse_boot_ini(disk.boot_ini_text)
-    for problem in ini.problems:
-        notes.append(f"C:\\BOOT.INI: {problem}.")
-    if ini.needs_ntbootdd:
-        if NTBOOTDD not in disk.boot_files:
-            notes.append(f"C:\\BOOT.INI uses scsi(...) but C:\\ has no {NTBOOTDD}: copy the "
-                         "SCSI miniport driver of the boot disk from "
-                         f"C:\\WINDOWS\\system32\\drivers to A:\\{NTBOOTDD} instead.")
-        return True
-    return False
+    # The inspection's own findings (not raw, NT 6+, a boot file missing,
+    # multi() on a disk the cloud attaches as SCSI) matter on the Windows side too.
+    notes.extend(f"Disk image: {problem}." for problem in disk.problems)
+    notes.extend(f"Disk image (warning): {warning}." for warning in disk.warnings)
+    if disk.needs_ntbootdd is not None:
+        return disk.needs_ntbootdd
+    if disk.boot_ini_text is not None:
+        ini: BootIni = parse_boot_ini(disk.boot_ini_text)
+        if ini.boot_path is not None or ini.needs_ntbootdd:
+            return ini.needs_ntbootdd
+    notes.append("The disk inspection could not tell from C:\\BOOT.INI whether "
+                 f"{NTBOOTDD} is needed, so it is copied only where C:\\ has it.")
+    return None

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from wizard.core.errors import WizardError
 from wizard.disk.report import DiskReport
-from wizard.floppy.bootini import BootIni, parse_boot_ini_bytes
+from wizard.floppy.bootini import BootIni, parse_arc_path, parse_boot_ini_bytes
 from wizard.floppy.fat12 import (
     FLOPPY_MEDIA,
     FLOPPY_SECTORS,
@@ -333,6 +333,9 @@ class _Verifier:
         path = ini.boot_path if ini is not None else None
         if path is None or path.partition is None or path.folder is None:
             return [_skip("disk", title, "BOOT.INI names no usable ARC path")]
+        if not disk.partitions:
+            why = disk.problems[0] if disk.problems else "the disk image lists no partitions"
+            return [_skip("disk", title, f"the disk inspection found no partitions ({why})")]
         numbers = sorted(p.number for p in disk.partitions)
         partition = next((p for p in disk.partitions if p.number == path.partition), None)
         copy_fix = ("copy C:\\BOOT.INI of this disk's Windows to the floppy, or correct "
@@ -350,6 +353,9 @@ class _Verifier:
             if on_disk is not None and on_disk != size:
                 notes.append(f"{name} is {size:,} bytes on the floppy but {on_disk:,} on "
                              "the disk: was it copied from another Windows?")
+        if disk.arc_paths and not path.same_as(parse_arc_path(disk.arc_paths[0])):
+            notes.append(f"the floppy's BOOT.INI starts {path.text} but the disk's "
+                         f"C:\\BOOT.INI starts {disk.arc_paths[0]}")
         note = "; ".join(notes) or None
         if present is False:
             return [Check("disk", title, Result.FAIL,
