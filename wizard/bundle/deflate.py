@@ -36,6 +36,14 @@ def compress_block(block: bytes | memoryview, level: int = LEVEL) -> bytes:
     return out
 
 
+def compress_pieces(pieces: tuple[bytes | memoryview, ...], level: int = LEVEL) -> bytes:
+    """Raw deflate of pieces that follow each other in the stream, as one block."""
+    compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, -15)
+    out = [compressor.compress(piece) for piece in pieces]
+    out.append(compressor.flush(isal_zlib.Z_SYNC_FLUSH))
+    return b"".join(out)
+
+
 def gzip_trailer(crc: int, length: int) -> bytes:
     return FINAL_BLOCK + struct.pack("<II", crc & 0xFFFFFFFF, length & 0xFFFFFFFF)
 
