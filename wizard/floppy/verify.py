@@ -124,6 +124,11 @@ def verify_image(data: bytes, disk: DiskReport | None = None, path: Path | None 
             "please report this as a bug, with the image if you can share it"),))
 
 
+def _printable(text: str) -> str:
+    """A name from the image, safe on one line (it may hold any bytes)."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
 def _skip(name: str, title: str, why: str) -> Check:
     return Check(name, title, Result.SKIP, f"not checked: {why}")
 
@@ -213,10 +218,10 @@ class _Verifier:
             return [Check("bpb", title, Result.FAIL, "; ".join(wrong),
                           "format the floppy in Windows as a 3.5\" 1.44 MB floppy "
                           "(format a:)")]
-        label = f", label {bpb.volume_label}" if bpb.volume_label else ""
+        label = f", label {_printable(bpb.volume_label)}" if bpb.volume_label else ""
         return [Check("bpb", title, Result.PASS,
                       f"512-byte sectors, 2880 sectors, media 0xF0, "
-                      f"formatted by '{bpb.oem_name}'{label}")]
+                      f"formatted by '{_printable(bpb.oem_name)}'{label}")]
 
     def check_boot_code(self) -> list[Check]:
         title = "Boot code loads NTLDR"
