@@ -176,3 +176,16 @@ def first_group(pattern: bytes, raw: bytes) -> str:
 def image_digest(raw: bytes) -> str:
     """The image's digest (the first digest inside <image>)."""
     return first_group(rb"<image>.*?<digest algorithm=['\"]SHA1['\"]>([^<]*)</digest>", raw)
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    def manifest(self) -> Path:
+        """The path on the last stdout line, ``Wrote manifest PATH``."""
+        last = self.out.strip().splitlines()[-1]
+        assert last.startswith("Wrote manifest "), self.out
+        return Path(last.split()[-1])

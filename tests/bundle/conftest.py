@@ -20,9 +20,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from tests.bundle.bundle_checks import CREDENTIAL_VARS, MadeBundle
+from tests.bundle.bundle_checks import CREDENTIAL_VARS, CliResult, MadeBundle
 from wizard.bundle.bundler import BundleRequest, bundle_image
 from wizard.bundle.keys import BundleKeys
+from wizard.cli.main import main
 from wizard.core.events import Event
 
 ACCOUNT = "123456789012"
@@ -186,3 +187,21 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]
     for name in CREDENTIAL_VARS:
         monkeypatch.delenv(name, raising=False)
     yield home
+
+
+@pytest.fixture
+def cli(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """``wizard.cli.main.main(ARGS)`` in this process, with its exit status and output."""
+    def call(*args: str | Path) -> CliResult:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+    return call
+
+
+@pytest.fixture
+def key_flags(key_files: KeyFiles) -> tuple[str, ...]:
+    """The credential flags of a good bundle command."""
+    return ("-c", str(key_files.user_cert), "-k", str(key_files.user_key), "-u", ACCOUNT,
+            "--ec2cert", str(key_files.cloud_cert))
