@@ -1,0 +1,65 @@
+"""``euca-windows-wizard register LOCATION -n NAME``: an uploaded bundle becomes an image.
+
+Flags as ``euca-register`` has them. Prints ``IMAGE<TAB>id`` as the last
+line, also when the manifest was registered before (the id is looked up, not
+registered twice).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from wizard.cli.progress import ConsoleProgress
+from wizard.cloud.register import ARCHITECTURES, VIRTUALIZATION_TYPES, ImageRequest, register_image
+from wizard.core.events import StepWarning
+from wizard.credentials.options import add_cloud_options, cloud_from_args
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "register",
+        help="register an uploaded bundle as a kernel, ramdisk or machine image",
+        description="Register the manifest at LOCATION (BUCKET/[PREFIX/]NAME.manifest.xml, "
+        "as upload prints it) as an image. Checks that the manifest is in the store, and "
+        "does not register a manifest twice. Prints IMAGE<TAB>id.",
+    )
+    parser.add_argument("location", metavar="LOCATION",
+                        help="BUCKET/[PREFIX/]NAME.manifest.xml in the store")
+    parser.add_argument("-n", "--name", required=True, help="the image's name (3-128 chars)")
+    parser.add_argument("-a", "--arch", choices=ARCHITECTURES,
+                        help="architecture (default: the manifest's)")
+    parser.add_argument("--kernel", metavar="ID", help="kernel id (eki-…) for a machine image")
+    parser.add_argument("--ramdisk", metavar="ID", help="ramdisk id (eri-…) for a machine image")
+    parser.add_argument("--platform", choices=("windows",),
+                        help="windows: a native Windows image (Eucalyptus 4.0+)")
+    parser.add_argument("--virtualization-type", choices=VIRTUALIZATION_TYPES,
+                        help="hvm for a native Windows image")
+    parser.add_argument("-d", "--description", help="a description of the image")
+    add_cloud_options(parser, "ec2_url")
+    parser.add_argument("--s3-url", metavar="URL",
+                        help="the S3 endpoint, to check the manifest is stored "
+                        "(default: S3_URL from the environment, the eucarc or ~/.euca)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    cloud = cloud_from_args(args, ("ec2", "s3"),
+                            extra_flags={"s3_url": ("--s3-url", args.s3_url)})
+    sink = ConsoleProgress()
+    for text in cloud.warnings:
+        sink(StepWarning("register", text))
+    request = ImageRequest(
+        location=args.location.strip(),
+        name=args.name,
+        arch=args.arch,
+        kernel_id=args.kernel,
+        ramdisk_id=args.ramdisk,
+        platform=args.platform,
+        virtualization_type=args.virtualization_type,
+        description=args.description,
+    )
+    result = register_image(cloud, request, sink)
+    print(f"IMAGE\t{result.image_id}", file=sys.stdout, flush=True)
+    return 0

@@ -1,0 +1,1 @@
+"""The cloud side of the recipe: endpoints, upload, registration, and the sandbox cloud."""

@@ -1,0 +1,210 @@
+"""Calls to the cloud: retries of transient failures, and errors in operator words.
+
+A store under load answers 503, drops a connection or times out now and
+then (DESIGN.md: "transient store errors are retried with backoff before
+they count as failures"). ``call`` retries those with exponential backoff and
+jitter, checks the cancel flag while it waits, and turns what is left into a
+``WizardError`` that names the URL and what to do. Certificate errors and
+refusals of the credentials are never retried: trying again cannot help.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from botocore import exceptions as bx
+from botocore.parsers import ResponseParserError
+
+from wizard.cloud.endpoints import CONNECT_TIMEOUT, READ_TIMEOUT, Endpoint
+from wizard.core.errors import WizardError
+from wizard.core.events import CancelFlag
+from wizard.core.logs import get_logger
+
+log = get_logger(__name__)
+
+T = TypeVar("T")
+
+_TRANSIENT_CODES = frozenset({
+    "InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout", "Throttling",
+    "ThrottlingException", "RequestLimitExceeded", "Unavailable", "InternalFailure",
+})
+_REFUSED_CODES = frozenset({
+    "InvalidAccessKeyId", "SignatureDoesNotMatch", "AuthFailure", "InvalidClientTokenId",
+    "IncompleteSignature", "MissingAuthenticationToken", "UnrecognizedClientException",
+    "InvalidSecurity", "AuthorizationHeaderMalformed",
+})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a transient failure is tried again."""
+
+    attempts: int = 4
+    first_delay: float = 1.0
+    max_delay: float = 8.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt ``attempt`` (1-based), with jitter."""
+        base: float = min(self.first_delay * (2 ** (attempt - 1)), self.max_delay)
+        return base * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not crypto
+
+
+DEFAULT_RETRIES = RetryPolicy()
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The cloud's error code of a ClientError (``NoSuchBucket``…), else None."""
+    if isinstance(exc, bx.ClientError):
+        code = exc.response.get("Error", {}).get("Code")
+        return str(code) if code is not None else None
+    return None
+
+
+def http_status(exc: BaseException) -> int | None:
+    if isinstance(exc, bx.ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return int(status) if status is not None else None
+    return None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure worth trying again: 5xx, throttling, timeouts, resets."""
+    if isinstance(exc, bx.SSLError):
+        return False
+    if isinstance(exc, bx.ClientError):
+        status = http_status(exc) or 0
+        return status >= 500 or error_code(exc) in _TRANSIENT_CODES
+    # Connection refused/reset/closed, timeouts, a half-read answer; and a
+    # garbled body, which an overloaded front end sends with a 5xx.
+    return isinstance(exc, (bx.ConnectionError, bx.HTTPClientError, ResponseParserError,
+                            ConnectionError))
+
+
+def explain(exc: BaseException, endpoint: Endpoint, what: str, key_source: str = "") -> WizardError:
+    """One operator-facing error for a failed call to ``endpoint``."""
+    url = endpoint.url
+    if isinstance(exc, WizardError):
+        return exc
+    if isinstance(exc, bx.SSLError):
+        return WizardError(
+            f"cannot {what}: the HTTPS certificate of {endpoint.host} is not trusted "
+            f"({_short(exc)})",
+            "give the cloud's CA certificate with --ca-bundle FILE (or AWS_CA_BUNDLE, or "
+            "ssl-ca-bundle in ~/.euca), or check that the URL names the right host",
+        )
+    if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError)):
+        return WizardError(
+            f"cannot {what}: {url} does not answer (no connection within "
+            f"{CONNECT_TIMEOUT} seconds, several tries)",
+            f"check the URL (from {endpoint.source}), that the cloud is running and that "
+            "no firewall is in the way",
+        )
+    if isinstance(exc, bx.ReadTimeoutError):
+        return WizardError(
+            f"cannot {what}: {url} accepted the connection but did not answer within "
+            f"{READ_TIMEOUT} seconds (several tries)",
+            "check that the cloud's services are healthy, then run the same command again",
+        )
+    if isinstance(exc, (bx.ConnectionClosedError, bx.HTTPClientError, ConnectionError)):
+        return WizardError(
+            f"cannot {what}: {url} kept dropping the connection ({_short(exc)})",
+            "check the network and the cloud, then run the same command again to resume",
+        )
+    if isinstance(exc, ResponseParserError):
+        return WizardError(
+            f"cannot {what}: the answer from {url} is not what an "
+            f"{'S3' if endpoint.service == 's3' else 'EC2'} service sends",
+            f"check the URL (from {endpoint.source}): it must include the path, e.g. "
+            + ("/services/objectstorage" if endpoint.service == "s3" else "/services/compute"),
+        )
+    if isinstance(exc, bx.ClientError):
+        code = error_code(exc) or "error"
+        message = str(exc.response.get("Error", {}).get("Message") or "").strip()
+        detail = f"{code}: {message}" if message else code
+        if code in _REFUSED_CODES:
+            hint = (" and the signature version (--sigv 2 for Eucalyptus 3.x)"
+                    if code in ("SignatureDoesNotMatch", "AuthFailure") else "")
+            source = f" (from {key_source})" if key_source else ""
+            return WizardError(
+                f"cannot {what}: {endpoint.host} refused your credentials ({detail})",
+                f"check the access key id{source} and the secret key{hint}",
+            )
+        if code == "RequestTimeTooSkewed":
+            return WizardError(f"cannot {what}: this computer's clock is too far from the "
+                               f"cloud's ({detail})", "set the clock right (e.g. enable NTP)")
+        if code in ("AccessDenied", "UnauthorizedOperation", "Forbidden"):
+            return WizardError(f"cannot {what}: {endpoint.host} denied it ({detail})",
+                               "ask the cloud's administrator for the permission, or use "
+                               "credentials that have it")
+        status = http_status(exc)
+        return WizardError(
+            f"cannot {what}: {url} answered {status or ''} {detail}".replace("  ", " "),
+            "check the request and the cloud's logs; run the same command again to retry",
+        )
+    return WizardError(f"cannot {what}: {type(exc).__name__}: {_short(exc)}",
+                       "run the same command again; if it persists, see the log file")
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def call(
+    fn: Callable[[], T],
+    *,
+    what: str,
+    endpoint: Endpoint,
+    cancel: CancelFlag | None = None,
+    policy: RetryPolicy = DEFAULT_RETRIES,
+    on_retry: Callable[[str], None] | None = None,
+    key_source: str = "",
+    passthrough: Callable[[BaseException], bool] | None = None,
+) -> T:
+    """Run ``fn`` (one call to the cloud), retrying transient failures.
+
+    ``passthrough(exc)`` lets the caller take some errors itself (e.g. a 404
+    that means "not there yet"): those are re-raised as they are.
+    """
+    attempt = 0
+    while True:
+        if cancel is not None:
+            cancel.check()
+        attempt += 1
+        try:
+            return fn()
+        except Exception as exc:
+            if passthrough is not None and passthrough(exc):
+                raise
+            if not is_transient(exc) or attempt >= policy.attempts:
+                if attempt > 1:
+                    log.warning("%s: giving up after %d tries", what, attempt)
+                raise explain(exc, endpoint, what, key_source) from exc
+            pause = policy.delay(attempt)
+            note = (f"{what}: {_transient_reason(exc)}; trying again in {pause:.1f} s "
+                    f"(try {attempt + 1} of {policy.attempts})")
+            log.info("%s", note)
+            if on_retry is not None:
+                on_retry(note)
+            _sleep(pause, cancel)
+
+
+def _transient_reason(exc: BaseException) -> str:
+    if isinstance(exc, bx.ClientError):
+        return f"the store answered {http_status(exc)} {error_code(exc)}"
+    return _short(exc) or type(exc).__name__
+
+
+def _sleep(seconds: float, cancel: CancelFlag | None) -> None:
+    end = time.monotonic() + seconds
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            return
+        if cancel is not None:
+            cancel.check()
+        time.sleep(min(left, 0.1))

@@ -1,0 +1,263 @@
+"""Register an uploaded bundle as an image (kernel, ramdisk or machine), once.
+
+As ``euca-register`` does (BUNDLE-FORMAT.md section 4): ``RegisterImage``
+with the manifest's location, a name, the architecture and, for the memdisk
+recipe's machine image, the kernel and ramdisk ids; ``Platform=windows`` and
+``VirtualizationType=hvm`` for the native recipe. Two safety checks first:
+the manifest must be in the store (registering a missing or half-uploaded
+bundle only fails later, on the node), and a manifest already registered is
+not registered again: its image id is returned (DESIGN.md, idempotent steps).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from botocore import exceptions as bx
+
+from wizard.cloud.calls import (
+    DEFAULT_RETRIES,
+    RetryPolicy,
+    call,
+    error_code,
+    explain,
+    is_transient,
+)
+from wizard.cloud.endpoints import Cloud
+from wizard.core.errors import WizardError
+from wizard.core.events import CancelFlag, LogLine, Sink, StepFinished, StepStarted, discard
+from wizard.core.logs import get_logger
+
+log = get_logger(__name__)
+
+STEP = "register"
+ARCHITECTURES = ("i386", "x86_64")
+VIRTUALIZATION_TYPES = ("hvm", "paravirtual")
+_IMAGE_ID = re.compile(r"^[a-z]{3}-[0-9a-fA-F]{8,17}$")
+_NAME = re.compile(r"^[A-Za-z0-9()\[\] ./\-'@_]{3,128}$")
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """What to register: the manifest's location in the store, and how to describe it."""
+
+    location: str  # BUCKET/[PREFIX/]NAME.manifest.xml
+    name: str
+    arch: str | None = None  # None: the manifest's own <architecture>
+    kernel_id: str | None = None
+    ramdisk_id: str | None = None
+    platform: str | None = None  # "windows" (Eucalyptus 4.0+ native Windows)
+    virtualization_type: str | None = None
+    description: str | None = None
+
+    @property
+    def bucket(self) -> str:
+        return self.location.split("/", 1)[0]
+
+    @property
+    def key(self) -> str:
+        return self.location.split("/", 1)[1]
+
+
+@dataclass(frozen=True)
+class Registration:
+    image_id: str
+    already_registered: bool
+
+
+def check_request(req: ImageRequest) -> None:
+    """Refuse a request the cloud would refuse, before any call."""
+    loc = req.location
+    if loc.startswith(("s3://", "http://", "https://")) or "/" not in loc.strip("/") \
+            or not loc.endswith(".manifest.xml") or loc.startswith("/"):
+        raise WizardError(
+            f"{loc!r} is not a manifest location",
+            "give BUCKET/[PREFIX/]NAME.manifest.xml as the upload printed it "
+            "(e.g. windows/xp.img.manifest.xml)",
+        )
+    if not _NAME.match(req.name):
+        raise WizardError(
+            f"the image name {req.name!r} is not allowed",
+            "use 3 to 128 letters, digits, spaces and ( ) [ ] . / - ' @ _",
+        )
+    if req.arch is not None and req.arch not in ARCHITECTURES:
+        raise WizardError(f"the architecture {req.arch!r} is not known",
+                          "use -a i386 (32-bit Windows) or -a x86_64")
+    for what, value, example in (("kernel", req.kernel_id, "eki-1A2B3C4D"),
+                                 ("ramdisk", req.ramdisk_id, "eri-1A2B3C4D")):
+        if value is not None and not _IMAGE_ID.match(value):
+            raise WizardError(f"{value!r} is not a {what} image id",
+                              f"give the id that registering the {what} printed, e.g. {example}")
+    if req.platform is not None and req.platform != "windows":
+        raise WizardError(f"the platform {req.platform!r} is not known", "use --platform windows")
+    if req.virtualization_type is not None and req.virtualization_type not in VIRTUALIZATION_TYPES:
+        raise WizardError(f"the virtualization type {req.virtualization_type!r} is not known",
+                          "use --virtualization-type hvm or paravirtual")
+
+
+def _manifest_architecture(text: bytes) -> str | None:
+    match = re.search(rb"<architecture>\s*(i386|x86_64)\s*</architecture>", text)
+    return match.group(1).decode() if match else None
+
+
+def fetch_manifest(cloud: Cloud, req: ImageRequest, cancel: CancelFlag | None = None,
+                   policy: RetryPolicy = DEFAULT_RETRIES) -> bytes:
+    """The manifest object's bytes; a clear error when the store does not hold it."""
+    s3 = cloud.s3_client()
+    endpoint = cloud.s3
+    assert endpoint is not None
+
+    def missing(exc: BaseException) -> bool:
+        return error_code(exc) in ("NoSuchKey", "NoSuchBucket", "404")
+
+    try:
+        answer = call(lambda: s3.get_object(Bucket=req.bucket, Key=req.key),
+                      what=f"read the manifest {req.location}", endpoint=endpoint,
+                      cancel=cancel, policy=policy, key_source=cloud.key_source,
+                      passthrough=missing)
+    except bx.ClientError as exc:
+        place = "bucket" if error_code(exc) == "NoSuchBucket" else "manifest"
+        raise WizardError(
+            f"the {place} of {req.location} is not in the store at {endpoint.url}",
+            "upload the bundle first (euca-windows-wizard upload -b BUCKET -m "
+            "NAME.manifest.xml) and register the location it prints",
+        ) from None
+    data: bytes = answer["Body"].read()
+    return data
+
+
+def find_registered(cloud: Cloud, req: ImageRequest, cancel: CancelFlag | None = None,
+                    policy: RetryPolicy = DEFAULT_RETRIES) -> str | None:
+    """The id of an image of ours already registered from this manifest, if any.
+
+    DescribeImages' ``manifest-location`` filter is missing from moto and from
+    some Eucalyptus releases, so our own images are listed and matched here.
+    A cloud that does not report locations (moto) is matched by the name,
+    which RegisterImage keeps unique per account.
+    """
+    ec2 = cloud.ec2_client()
+    endpoint = cloud.ec2
+    assert endpoint is not None
+    answer = call(lambda: ec2.describe_images(Owners=["self"]),
+                  what="list your registered images", endpoint=endpoint, cancel=cancel,
+                  policy=policy, key_source=cloud.key_source)
+    for image in answer.get("Images", []):
+        location = image.get("ImageLocation")
+        if location and location.lstrip("/") == req.location:
+            return str(image["ImageId"])
+    for image in answer.get("Images", []):
+        if image.get("Name") != req.name:
+            continue
+        location = image.get("ImageLocation")
+        if not location:
+            return str(image["ImageId"])
+        raise WizardError(
+            f"an image named {req.name!r} is already registered ({image['ImageId']}, from "
+            f"{location})",
+            "choose another name with -n, or deregister that image first",
+        )
+    return None
+
+
+def register_image(
+    cloud: Cloud,
+    req: ImageRequest,
+    sink: Sink = discard,
+    cancel: CancelFlag | None = None,
+    policy: RetryPolicy = DEFAULT_RETRIES,
+) -> Registration:
+    """Register ``req`` unless it already is; returns the image id."""
+    check_request(req)
+    sink(StepStarted(STEP, f"Registering {req.location}"))
+    manifest = fetch_manifest(cloud, req, cancel, policy)
+    arch = req.arch or _manifest_architecture(manifest)
+    endpoint = cloud.ec2
+    assert endpoint is not None
+    ec2 = cloud.ec2_client()
+    params: dict[str, Any] = {"ImageLocation": req.location, "Name": req.name}
+    if arch:
+        params["Architecture"] = arch
+    for name, value in (("KernelId", req.kernel_id), ("RamdiskId", req.ramdisk_id),
+                        ("Description", req.description),
+                        ("VirtualizationType", req.virtualization_type)):
+        if value:
+            params[name] = value
+    if req.platform:
+        # Not in EC2's RegisterImage model, so botocore cannot send it as a
+        # field; Eucalyptus 4.x reads Platform from the query.
+        _add_query_param(ec2, "Platform", req.platform)
+    attempts = 0
+    while True:
+        attempts += 1
+        existing = find_registered(cloud, req, cancel, policy)
+        if existing is not None:
+            note = (f"{req.location} is already registered as {existing}; "
+                    "not registering it again")
+            log.info("%s", note)
+            sink(LogLine(STEP, note))
+            sink(StepFinished(STEP, {"image_id": existing, "already_registered": True}))
+            return Registration(existing, True)
+        try:
+            answer = ec2.register_image(**params)
+            break
+        except bx.ParamValidationError as exc:
+            raise WizardError(f"the request cannot be sent: {exc}",
+                              "check the options given to register") from None
+        except Exception as exc:
+            if is_transient(exc) and attempts < policy.attempts:
+                # The cloud may have registered it before failing to answer:
+                # look again before trying again, never register twice.
+                log.info("registering failed (%s); checking before trying again", exc)
+                continue
+            raise _register_error(exc, cloud, req) from exc
+    image_id = str(answer["ImageId"])
+    log.info("registered %s as %s", req.location, image_id)
+    sink(StepFinished(STEP, {"image_id": image_id, "already_registered": False}))
+    return Registration(image_id, False)
+
+
+def _add_query_param(client: Any, name: str, value: str) -> None:
+    def add(params: dict[str, Any], **_: Any) -> None:
+        body = params.get("body")
+        if isinstance(body, dict):
+            body[name] = value
+
+    client.meta.events.register_first("before-call.ec2.RegisterImage", add,
+                                      unique_id=f"wizard-{name}")
+
+
+def _register_error(exc: BaseException, cloud: Cloud, req: ImageRequest) -> WizardError:
+    endpoint = cloud.ec2
+    assert endpoint is not None
+    code = error_code(exc) or ""
+    message = ""
+    if isinstance(exc, bx.ClientError):
+        message = str(exc.response.get("Error", {}).get("Message") or "")
+    lowered = message.lower()
+    detail = f"{code}: {message}" if message else code
+    if code.startswith("InvalidManifest") or ("manifest" in lowered and code != "AuthFailure"):
+        return WizardError(
+            f"the cloud cannot use the manifest {req.location} ({detail})",
+            "bundle again with this cloud's certificate (EUCALYPTUS_CERT) and your own "
+            "account id, upload, then register again",
+        )
+    if "admin" in lowered or (code in ("NotAuthorized", "UnauthorizedOperation")
+                              and (req.kernel_id is None and req.ramdisk_id is None)):
+        return WizardError(
+            f"the cloud refused to register {req.location} ({detail}); only the cloud's "
+            "administrators may register kernels and ramdisks",
+            "register the memdisk kernel and the floppy ramdisk with the administrator's "
+            "eucarc (--eucarc), or ask an administrator to register them",
+        )
+    if code.startswith("InvalidAMIName"):
+        return WizardError(f"the image name {req.name!r} is not accepted ({detail})",
+                           "choose another name with -n")
+    if code in ("InvalidKernelId.NotFound", "InvalidKernelId.Malformed") or "kernel" in lowered:
+        return WizardError(f"the kernel {req.kernel_id} is not usable ({detail})",
+                           "give the eki- id that registering the memdisk kernel printed")
+    if code in ("InvalidRamdiskId.NotFound", "InvalidRamdiskId.Malformed") or "ramdisk" in lowered:
+        return WizardError(f"the ramdisk {req.ramdisk_id} is not usable ({detail})",
+                           "give the eri- id that registering the floppy ramdisk printed")
+    return explain(exc, endpoint, f"register {req.location}", cloud.key_source)

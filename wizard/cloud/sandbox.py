@@ -1,0 +1,233 @@
+"""An embedded local cloud: moto's S3 and EC2 on 127.0.0.1, under Eucalyptus paths.
+
+For trying the whole recipe with no cloud (issue 4, ``--sandbox``): moto's
+server runs in this process on a free loopback port, behind ``PathProxy`` so
+that it answers at ``/services/objectstorage`` and ``/services/compute`` like
+Eucalyptus 4.x. The sandbox makes throw-away credentials for account
+123456789012 (moto's default account): an access key, a cloud certificate,
+a user certificate and key (RSA 2048, self-signed), an ``eucarc`` naming
+them, and sample inputs (``samples.py``), all in one private folder.
+
+The secret key is written only to that folder's eucarc (mode 0600): it opens
+a cloud that lives on loopback and dies with the process.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import secrets
+import string
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from wizard.cloud.pathproxy import PathProxy
+from wizard.cloud.samples import make_sample_disk, make_sample_floppy
+from wizard.core.dirs import private_dir
+from wizard.core.errors import WizardError
+from wizard.core.files import write_atomic
+from wizard.core.logs import get_logger
+
+log = get_logger(__name__)
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+S3_PATH = "/services/objectstorage"
+EC2_PATH = "/services/compute"
+INSTALL_HINT = "pip install 'euca-windows-wizard[sandbox]'"
+
+
+def _moto_server_class() -> Any:
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        raise WizardError(
+            "the sandbox needs moto's server, which is not installed",
+            INSTALL_HINT,
+        ) from None
+    return ThreadedMotoServer
+
+
+@dataclass
+class Sandbox:
+    """A running embedded cloud and the folder describing it."""
+
+    folder: Path
+    eucarc: Path
+    s3_url: str
+    ec2_url: str
+    access_key: str
+    secret_key: str = field(repr=False)
+    cloud_cert: Path
+    cert: Path
+    private_key: Path
+    samples: dict[str, Path]
+    proxy: PathProxy
+    _server: Any = field(repr=False)
+    _stopped: bool = False
+
+    @property
+    def account(self) -> str:
+        return ACCOUNT
+
+    def environ(self) -> dict[str, str]:
+        """The environment variables an eucarc would set (for child processes)."""
+        return {
+            "EC2_URL": self.ec2_url, "S3_URL": self.s3_url,
+            "EC2_ACCESS_KEY": self.access_key, "EC2_SECRET_KEY": self.secret_key,
+            "EC2_CERT": str(self.cert), "EC2_PRIVATE_KEY": str(self.private_key),
+            "EUCALYPTUS_CERT": str(self.cloud_cert), "EC2_USER_ID": ACCOUNT,
+            "AWS_DEFAULT_REGION": REGION,
+        }
+
+    def reset(self) -> None:
+        """Forget every bucket, object and image (moto's reset), keeping the server."""
+        import http.client
+
+        conn = http.client.HTTPConnection("127.0.0.1", self.proxy.upstream_port, timeout=30)
+        try:
+            conn.request("POST", "/moto-api/reset")
+            conn.getresponse().read()
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self.proxy.stop()
+        self._server.stop()
+        log.info("sandbox stopped")
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def start_sandbox(folder: Path | str | None = None, *, record: bool = False,
+                  samples: bool = True) -> Sandbox:
+    """Start moto and the path proxy on 127.0.0.1, and write the sandbox's folder.
+
+    ``folder`` defaults to a new temporary folder. ``record`` keeps the
+    proxy's wire log (tests). Raises WizardError when moto is not installed.
+    """
+    server_class = _moto_server_class()
+    target = Path(folder) if folder is not None else Path(
+        tempfile.mkdtemp(prefix="euca-windows-wizard-sandbox-"))
+    try:
+        private_dir(target)
+    except OSError as exc:
+        raise WizardError(f"cannot create the sandbox folder {target} ({exc.strerror})",
+                          "choose a folder you can write with --dir") from None
+    # werkzeug would print a line per request on stderr, over the progress bar.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = server_class(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        _, moto_port = server.get_host_and_port()
+        proxy = PathProxy(int(moto_port), record=record).start()
+    except BaseException:
+        server.stop()
+        raise
+    try:
+        s3_url, ec2_url = proxy.url(S3_PATH), proxy.url(EC2_PATH)
+        access_key = "AKSANDBOX" + "".join(
+            secrets.choice(string.ascii_uppercase + string.digits) for _ in range(11))
+        secret_key = secrets.token_urlsafe(30)
+        cloud_cert, _ = _write_identity(target, "cloud-cert.pem", None, "sandbox cloud")
+        cert, private_key = _write_identity(target, "euca2-sandbox-cert.pem",
+                                            "euca2-sandbox-pk.pem", f"sandbox user {ACCOUNT}")
+        eucarc = target / "eucarc"
+        write_atomic(eucarc, _eucarc_text(s3_url, ec2_url, access_key, secret_key,
+                                          cert.name, private_key.name if private_key else "",
+                                          cloud_cert.name).encode(), mode=0o600)
+        made: dict[str, Path] = {}
+        if samples:
+            made["disk"] = make_sample_disk(target / "sample-disk.img")
+            made["floppy"] = make_sample_floppy(target / "sample-floppy.img")
+            write_atomic(target / "SAMPLES-README.txt", _SAMPLES_README.encode())
+    except BaseException:
+        proxy.stop()
+        server.stop()
+        raise
+    assert private_key is not None
+    log.info("sandbox started: %s and %s, folder %s", s3_url, ec2_url, target)
+    return Sandbox(target, eucarc, s3_url, ec2_url, access_key, secret_key, cloud_cert,
+                   cert, private_key, made, proxy, server)
+
+
+def _write_identity(folder: Path, cert_name: str, key_name: str | None,
+                    common_name: str) -> tuple[Path, Path | None]:
+    """A self-signed RSA 2048 certificate (and its key, when ``key_name`` is given)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "euca-windows-wizard SANDBOX"),
+        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+    ])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path = folder / cert_name
+    write_atomic(cert_path, certificate.public_bytes(serialization.Encoding.PEM))
+    key_path: Path | None = None
+    if key_name is not None:
+        key_path = folder / key_name
+        pem = key.private_bytes(serialization.Encoding.PEM,
+                                serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption())
+        write_atomic(key_path, pem, mode=0o600)
+    return cert_path, key_path
+
+
+def _eucarc_text(s3_url: str, ec2_url: str, access_key: str, secret_key: str,
+                 cert: str, private_key: str, cloud_cert: str) -> str:
+    return f"""\
+# Throw-away credentials for the euca-windows-wizard SANDBOX: a local moto
+# cloud on 127.0.0.1 that lives only while `euca-windows-wizard sandbox` runs.
+# Not a real cloud; nothing sent here leaves this computer.
+EUCA_KEY_DIR=$(cd $(dirname ${{BASH_SOURCE:-$0}}); pwd -P)
+export EC2_URL={ec2_url}
+export S3_URL={s3_url}
+export EC2_PRIVATE_KEY=${{EUCA_KEY_DIR}}/{private_key}
+export EC2_CERT=${{EUCA_KEY_DIR}}/{cert}
+export EUCALYPTUS_CERT=${{EUCA_KEY_DIR}}/{cloud_cert}
+export EC2_ACCOUNT_NUMBER='{ACCOUNT}'
+export EC2_ACCESS_KEY='{access_key}'
+export EC2_SECRET_KEY='{secret_key}'
+export AWS_ACCESS_KEY='{access_key}'
+export AWS_SECRET_KEY='{secret_key}'
+export EC2_USER_ID='{ACCOUNT}'
+export AWS_DEFAULT_REGION={REGION}
+"""
+
+
+_SAMPLES_README = """\
+SAMPLE INPUTS made by `euca-windows-wizard sandbox`. They are NOT Windows.
+
+sample-disk.img    a 4 MiB raw disk image: an MBR with one NTFS partition
+                   (boot sector only). Bundles and uploads like a real image;
+                   boots nothing.
+sample-floppy.img  a 1.44 MB FAT12 floppy with placeholder NTLDR,
+                   NTDETECT.COM, BOOT.INI and NTBOOTDD.SYS (text, not
+                   Microsoft's programs).
+
+The eucarc, cloud-cert.pem and euca2-sandbox-* beside them are throw-away
+credentials for the local sandbox cloud only.
+"""

@@ -1,0 +1,419 @@
+"""Upload a bundle to the store: checked first, parts in parallel, manifest last, resumable.
+
+The rules (BUNDLE-FORMAT.md section 3, DESIGN.md "Errors and bad input"):
+
+1. Before a byte goes out, every local part must exist and match the SHA-1
+   its manifest gives; a corrupt bundle never reaches the store.
+2. The bucket is created when missing; one owned by another account is an
+   error naming the fix.
+3. Each part is one plain PUT with Content-MD5 and the canned ACL
+   (``aws-exec-read``: the cloud reads bundles as its own system account),
+   several at once. A single PUT's ETag is the MD5 of the part, so a part the
+   store already holds with the same MD5 is skipped: an interrupted upload
+   resumes with what is missing.
+4. The manifest goes last, only when every part is stored: a manifest in the
+   store means "this bundle is complete". A stale manifest (another bundle
+   of the same name) is deleted before any part is replaced.
+
+``upload_bundle`` is the engine entry point for the CLI, a session's build
+process and the TUI: progress goes to an event sink, and the cancel flag is
+checked between parts (parts already on their way finish, so nothing is left
+half-sent).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from botocore import exceptions as bx
+
+from wizard.bundle.manifest import Manifest, read_manifest
+from wizard.cloud.calls import DEFAULT_RETRIES, RetryPolicy, call, error_code, http_status
+from wizard.cloud.endpoints import Cloud, Endpoint, is_walrus
+from wizard.core.errors import Cancelled, WizardError
+from wizard.core.events import (
+    CancelFlag,
+    Event,
+    LogLine,
+    Sink,
+    StepFinished,
+    StepProgress,
+    StepStarted,
+    StepWarning,
+    Throttle,
+    discard,
+)
+from wizard.core.logs import get_logger
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+log = get_logger(__name__)
+
+STEP = "upload"
+DEFAULT_ACL = "aws-exec-read"
+CANNED_ACLS = ("private", "public-read", "public-read-write", "authenticated-read",
+               "aws-exec-read", "bucket-owner-read", "bucket-owner-full-control")
+MAX_CONCURRENCY = 32
+_BLOCK = 1 << 20
+_BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
+_IP_LIKE = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a bundle goes: a bucket and an optional key prefix."""
+
+    bucket: str
+    prefix: str = ""
+
+    def key(self, filename: str) -> str:
+        return f"{self.prefix}/{filename}" if self.prefix else filename
+
+    def location(self, filename: str) -> str:
+        """``BUCKET/[PREFIX/]FILE``, as RegisterImage wants it."""
+        return f"{self.bucket}/{self.key(filename)}"
+
+
+def parse_destination(text: str) -> Destination:
+    """``BUCKET[/PREFIX]`` from the command line, checked."""
+    bucket, _, prefix = text.strip().partition("/")
+    prefix = prefix.strip("/")
+    if not _BUCKET.match(bucket) or ".." in bucket or _IP_LIKE.match(bucket):
+        raise WizardError(
+            f"{bucket!r} is not a valid bucket name",
+            "use 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending "
+            "with a letter or digit (e.g. -b windows-images)",
+        )
+    if "//" in prefix or any(part in (".", "..") for part in prefix.split("/")):
+        raise WizardError(f"the key prefix {prefix!r} has empty or dot folders",
+                          "write the prefix as folder/subfolder, e.g. -b bucket/xp")
+    return Destination(bucket, prefix)
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A file of the bundle on disk, with the digests the store is checked against."""
+
+    filename: str
+    path: Path
+    size: int
+    md5_hex: str
+
+    @property
+    def md5_base64(self) -> str:
+        return base64.b64encode(bytes.fromhex(self.md5_hex)).decode("ascii")
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    location: str  # BUCKET/[PREFIX/]NAME.manifest.xml
+    parts_sent: int
+    parts_skipped: int
+    bytes_sent: int
+    manifest_sent: bool
+
+
+def _digest_file(path: Path, cancel: CancelFlag) -> tuple[str, str, int]:
+    sha1, md5 = hashlib.sha1(), hashlib.md5()  # noqa: S324 - the formats' own digests
+    size = 0
+    with open(path, "rb") as handle:
+        while True:
+            cancel.check()
+            block = handle.read(_BLOCK)
+            if not block:
+                break
+            sha1.update(block)
+            md5.update(block)
+            size += len(block)
+    return sha1.hexdigest(), md5.hexdigest(), size
+
+
+def check_local_bundle(manifest_path: Path, cancel: CancelFlag | None = None,
+                       concurrency: int = 4) -> tuple[Manifest, list[LocalFile], LocalFile]:
+    """Read the manifest and check every part on disk against its SHA-1.
+
+    Returns the manifest, the parts (index order) and the manifest file.
+    """
+    cancel = cancel or CancelFlag()
+    manifest_path = Path(manifest_path)
+    manifest = read_manifest(manifest_path)
+    folder = manifest_path.parent
+    if not manifest.parts:
+        raise WizardError(f"the manifest {manifest_path} lists no parts",
+                          "bundle the image again")
+    for part in manifest.parts:
+        name = part.filename
+        if not name or "/" in name or "\\" in name or name in (".", ".."):
+            raise WizardError(
+                f"the manifest {manifest_path} names a part outside its folder ({name!r})",
+                "use a manifest written by bundling, not an edited one",
+            )
+
+    def check(part_index: int) -> LocalFile:
+        part = manifest.parts[part_index]
+        path = folder / part.filename
+        if not path.is_file():
+            raise WizardError(
+                f"part {part.filename} of {manifest_path.name} is missing from {folder}",
+                "keep the parts beside their manifest, or bundle the image again",
+            )
+        try:
+            sha1, md5, size = _digest_file(path, cancel)
+        except OSError as exc:
+            raise WizardError(f"cannot read part {path} ({exc.strerror})",
+                              "check the file's permissions") from None
+        if sha1 != part.sha1.lower():
+            raise WizardError(
+                f"part {part.filename} is damaged: its SHA-1 does not match the manifest",
+                "bundle the image again (nothing was uploaded)",
+            )
+        return LocalFile(part.filename, path, size, md5)
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        parts = list(pool.map(check, range(len(manifest.parts))))
+    _, md5, size = _digest_file(manifest_path, cancel)
+    return manifest, parts, LocalFile(manifest_path.name, manifest_path, size, md5)
+
+
+class _Uploader:
+    """One upload's state: the client, the destination, and the events sent."""
+
+    def __init__(self, cloud: Cloud, destination: Destination, sink: Sink, cancel: CancelFlag,
+                 acl: str, concurrency: int, policy: RetryPolicy) -> None:
+        if cloud.s3 is None:
+            raise WizardError("no S3 URL is set", "give -U/--url or set S3_URL")
+        self.endpoint: Endpoint = cloud.s3
+        self.cloud = cloud
+        self.s3: S3Client = cloud.s3_client(max_connections=concurrency + 2)
+        self.destination = destination
+        self.cancel = cancel
+        self.acl = acl
+        self.concurrency = concurrency
+        self.policy = policy
+        self._lock = threading.Lock()
+        self._sink = sink
+
+    def emit(self, event: Event) -> None:
+        # Workers report retries: one at a time into a sink that may be a terminal.
+        with self._lock:
+            self._sink(event)
+
+    def call(self, fn: Callable[[], Any], what: str,
+             passthrough: Callable[[BaseException], bool] | None = None) -> Any:
+        return call(fn, what=what, endpoint=self.endpoint, cancel=self.cancel,
+                    policy=self.policy, key_source=self.cloud.key_source,
+                    on_retry=lambda note: self.emit(LogLine(STEP, note)),
+                    passthrough=passthrough)
+
+    def ensure_bucket(self) -> None:
+        bucket = self.destination.bucket
+
+        def status_only(exc: BaseException) -> bool:
+            return http_status(exc) in (403, 404)
+
+        try:
+            self.call(lambda: self.s3.head_bucket(Bucket=bucket), f"look up bucket {bucket}",
+                      status_only)
+            return
+        except bx.ClientError as exc:
+            if http_status(exc) == 403:
+                raise self._not_yours(bucket) from None
+        log.info("creating bucket %s", bucket)
+
+        def taken(exc: BaseException) -> bool:
+            return error_code(exc) in ("BucketAlreadyExists", "BucketAlreadyOwnedByYou",
+                                       "IllegalLocationConstraintException",
+                                       "InvalidLocationConstraint")
+
+        try:
+            self.call(lambda: self.s3.create_bucket(Bucket=bucket), f"create bucket {bucket}",
+                      taken)
+        except bx.ClientError as exc:
+            code = error_code(exc)
+            if code == "BucketAlreadyExists":
+                raise self._not_yours(bucket) from None
+            if code in ("IllegalLocationConstraintException", "InvalidLocationConstraint"):
+                # AWS-style stores want the region named outside us-east-1;
+                # Eucalyptus does not, so it is only sent when asked for.
+                region = self.endpoint.region
+                self.call(lambda: self.s3.create_bucket(
+                    Bucket=bucket,
+                    CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item]
+                ), f"create bucket {bucket}")
+        self.emit(LogLine(STEP, f"Created bucket {bucket}"))
+
+    @staticmethod
+    def _not_yours(bucket: str) -> WizardError:
+        return WizardError(
+            f"the bucket {bucket} belongs to another account (or your credentials may not use it)",
+            "choose another bucket name with -b, e.g. one starting with your user name",
+        )
+
+    def stored(self, name_prefix: str) -> dict[str, tuple[str, int]]:
+        """Key -> (MD5 from the ETag, size) of what the store holds for this bundle."""
+        found: dict[str, tuple[str, int]] = {}
+        prefix = self.destination.key(name_prefix)
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"Bucket": self.destination.bucket, "Prefix": prefix}
+            if token:
+                kwargs["ContinuationToken"] = token
+            page = self.call(functools.partial(self.s3.list_objects_v2, **kwargs),
+                             f"list {self.destination.location(name_prefix)}*")
+            for item in page.get("Contents", []):
+                found[item["Key"]] = (str(item.get("ETag", "")).strip('"').lower(),
+                                      int(item.get("Size", -1)))
+            if not page.get("IsTruncated"):
+                return found
+            token = page.get("NextContinuationToken")
+
+    def put(self, local: LocalFile) -> None:
+        key = self.destination.key(local.filename)
+
+        def send() -> Any:
+            with open(local.path, "rb") as body:
+                return self.s3.put_object(
+                    Bucket=self.destination.bucket, Key=key, Body=body,
+                    ContentLength=local.size, ContentMD5=local.md5_base64,
+                    ACL=self.acl,  # type: ignore[arg-type]
+                )
+
+        answer = self.call(send, f"send {local.filename}")
+        etag = str(answer.get("ETag", "")).strip('"').lower()
+        if re.fullmatch(r"[0-9a-f]{32}", etag) and etag != local.md5_hex:
+            raise WizardError(
+                f"the store holds a different {local.filename} than was sent "
+                f"(MD5 {etag}, expected {local.md5_hex})",
+                "run the same command again; if it persists, check the store's health",
+            )
+
+    def delete(self, filename: str) -> None:
+        key = self.destination.key(filename)
+        self.call(lambda: self.s3.delete_object(Bucket=self.destination.bucket, Key=key),
+                  f"remove the stale {filename}")
+
+
+def upload_bundle(
+    manifest_path: Path | str,
+    destination: Destination | str,
+    cloud: Cloud,
+    sink: Sink = discard,
+    cancel: CancelFlag | None = None,
+    *,
+    acl: str = DEFAULT_ACL,
+    concurrency: int = 4,
+    policy: RetryPolicy = DEFAULT_RETRIES,
+) -> UploadResult:
+    """Upload the bundle of ``manifest_path`` to ``destination``; see the module docstring."""
+    cancel = cancel or CancelFlag()
+    if isinstance(destination, str):
+        destination = parse_destination(destination)
+    if acl not in CANNED_ACLS:
+        raise WizardError(f"{acl!r} is not a canned ACL",
+                          f"use one of {', '.join(CANNED_ACLS)} (the cloud needs aws-exec-read)")
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise WizardError(f"--concurrency {concurrency} is out of range",
+                          f"use 1 to {MAX_CONCURRENCY} (default 4)")
+    manifest_path = Path(manifest_path)
+    sink(StepStarted(STEP, f"Checking the parts of {manifest_path.name}"))
+    manifest, parts, manifest_file = check_local_bundle(manifest_path, cancel, concurrency)
+    up = _Uploader(cloud, destination, sink, cancel, acl, concurrency, policy)
+    location = destination.location(manifest_file.filename)
+    if destination.prefix and is_walrus(up.endpoint.url):
+        up.emit(StepWarning(
+            STEP, f"a key prefix ({destination.prefix}) is used with a Walrus endpoint: "
+            "Eucalyptus 3.x cannot register bundles under a prefix; upload to "
+            f"-b {destination.bucket} without one if registering fails"))
+    up.ensure_bucket()
+    stored = up.stored(manifest.name + ".")
+
+    def held(local: LocalFile) -> bool:
+        return stored.get(destination.key(local.filename)) == (local.md5_hex, local.size)
+
+    missing = [p for p in parts if not held(p)]
+    manifest_key = destination.key(manifest_file.filename)
+    if manifest_key in stored and (missing or not held(manifest_file)):
+        # A manifest of another bundle with this name, or one whose parts are
+        # gone: it must not stand in the store while parts change under it.
+        up.emit(LogLine(STEP, f"Removing the stale manifest {location} before sending parts"))
+        up.delete(manifest_file.filename)
+        del stored[manifest_key]
+    skipped = len(parts) - len(missing)
+    if skipped:
+        up.emit(LogLine(STEP, f"{skipped} of {len(parts)} parts are already in the store "
+                        "with the same MD5; not sending them again"))
+    total = sum(p.size for p in missing)
+    sink(StepStarted(STEP, f"Uploading {manifest.name} to {destination.location('')}"))
+    progress = Throttle(up.emit)
+    counted = {"bytes": 0, "parts": skipped}
+    if missing:
+        progress(StepProgress(STEP, 0, total, skipped, len(parts)))
+
+    def stored_one(local: LocalFile) -> None:
+        counted["bytes"] += local.size
+        counted["parts"] += 1
+        progress(StepProgress(STEP, counted["bytes"], total, counted["parts"], len(parts)))
+
+    _send_parts(up, missing, stored_one)
+    sent_bytes = counted["bytes"]
+    manifest_sent = False
+    if not held(manifest_file) or manifest_key not in stored:
+        cancel.check()
+        up.put(manifest_file)
+        manifest_sent = True
+    log.info("uploaded %s: %d parts sent, %d skipped", location, len(missing), skipped)
+    sink(StepFinished(STEP, {"location": location, "parts_sent": len(missing),
+                             "parts_skipped": skipped, "bytes_sent": sent_bytes}))
+    return UploadResult(location, len(missing), skipped, sent_bytes, manifest_sent)
+
+
+def _send_parts(up: _Uploader, parts: list[LocalFile],
+                on_stored: Callable[[LocalFile], None]) -> None:
+    """PUT ``parts``, ``up.concurrency`` at a time, calling ``on_stored`` for each.
+
+    ``on_stored`` runs in the calling thread. On the first failure (or a
+    cancel) no new part starts; parts already on the wire finish, then the
+    error is raised.
+    """
+    stop = threading.Event()
+
+    def task(local: LocalFile) -> LocalFile:
+        if stop.is_set():
+            raise Cancelled()
+        up.cancel.check()
+        up.put(local)
+        return local
+
+    first_error: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=up.concurrency, thread_name_prefix="upload") as pool:
+        pending: set[Future[LocalFile]] = {pool.submit(task, p) for p in parts}
+        while pending:
+            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            if up.cancel.cancelled:
+                stop.set()
+            for future in finished:
+                try:
+                    local = future.result()
+                except BaseException as exc:
+                    stop.set()
+                    if first_error is None or (isinstance(first_error, Cancelled)
+                                               and not isinstance(exc, Cancelled)):
+                        first_error = exc
+                    continue
+                log.debug("stored %s", local.filename)
+                on_stored(local)
+    if first_error is not None:
+        if isinstance(first_error, Cancelled) and up.cancel.cancelled:
+            raise Cancelled("upload cancelled; the parts already stored stay and the "
+                            "manifest was not sent")
+        raise first_error
