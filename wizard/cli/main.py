@@ -22,10 +22,12 @@ from wizard.core.logs import get_logger, setup_logging
 # The subcommands, in the order of the recipe. A module is listed only once
 # its command is built: --help shows what exists, nothing more.
 COMMANDS: tuple[str, ...] = (
+    "wizard.cli.check",
     "wizard.cli.memdisk",
     "wizard.cli.floppy",
     "wizard.cli.bundle",
     "wizard.cli.unbundle",
+    "wizard.cli.upload", "wizard.cli.register", "wizard.cli.sandbox",
 )
 
 log = get_logger(__name__)

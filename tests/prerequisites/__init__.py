@@ -1,0 +1,1 @@
+"""Tests of the prerequisites checks and the check command."""

@@ -1,0 +1,110 @@
+"""The check command: the table, exit codes, one-line errors, masked secrets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.disk import images
+from tests.prerequisites.kit import SECRET, make_kit
+from tests.prerequisites.servers import http_server
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def clean_env(home: Path) -> dict[str, str]:
+    """The test's environment without any cloud settings, and a fresh HOME."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("EC2_", "AWS_", "EUCA", "S3_"))}
+    env.update(PYTHONPATH=str(ROOT), HOME=str(home), COLUMNS="100")
+    return env
+
+
+def run_check(*args: str, home: Path):
+    return subprocess.run(
+        [sys.executable, "-m", "wizard", "check", *args],
+        capture_output=True, text=True, env=clean_env(home), timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def xp(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("xp")
+    raw = images.windows_disk(root / "raw", images.xp_files(images.MULTI_BOOT_INI, False))
+    qcow2 = root / "xp.qcow2"
+    images.qemu_img("convert", "-f", "raw", "-O", "qcow2", str(raw), str(qcow2))
+    return {"raw": raw, "qcow2": qcow2}
+
+
+@pytest.fixture()
+def url() -> Iterator[str]:
+    with http_server() as base:
+        yield base
+
+
+def test_ready_exits_0_and_masks_the_secret(
+    tmp_path: Path, url: str, xp: dict[str, Path], private_xdg: Path
+) -> None:
+    eucarc = make_kit(tmp_path / "creds", url, url)
+    result = run_check("--eucarc", str(eucarc), "--disk", str(xp["raw"]),
+                       "--work-dir", str(tmp_path), home=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Ready: everything the memdisk recipe needs is here." in result.stdout
+    assert SECRET not in result.stdout + result.stderr
+    assert "wJal…" in result.stdout
+    # The IDE install is a warning, not a failure.
+    assert "warn   disk warning" in result.stdout
+    assert "IDE" in result.stdout
+    logs = list(private_xdg.rglob("*.log"))
+    assert logs and all(SECRET not in log.read_text() for log in logs)
+
+
+def test_not_ready_exits_1_with_fixes(tmp_path: Path, xp: dict[str, Path]) -> None:
+    result = run_check("--disk", str(xp["qcow2"]), "--work-dir", str(tmp_path), home=tmp_path)
+    assert result.returncode == 1
+    assert "FAIL   disk image" in result.stdout
+    assert "fix: euca-windows-wizard check --disk" in result.stdout
+    assert "FAIL   secret key" in result.stdout
+    assert "Not ready:" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_convert_to_shows_progress_and_passes(
+    tmp_path: Path, url: str, xp: dict[str, Path]
+) -> None:
+    eucarc = make_kit(tmp_path / "creds", url, url)
+    work = tmp_path / "work"
+    result = run_check("--eucarc", str(eucarc), "--disk", str(xp["qcow2"]),
+                       "--convert-to", str(work), home=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Converting xp.qcow2 to raw" in result.stderr
+    assert "100%" in result.stderr
+    assert (work / "xp.raw").read_bytes() == xp["raw"].read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--convert-to", "/tmp"], "--convert-to needs --disk IMAGE"),
+        (["--disk", "/nonexistent/disk.img"], "does not exist"),
+        (["--timeout", "0"], "--timeout must be a positive"),
+    ],
+)
+def test_operator_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    result = run_check(*args, home=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("euca-windows-wizard: error:")
+    assert message in lines[0] and "Fix:" in lines[0]
+
+
+def test_native_recipe_on_the_command_line(tmp_path: Path) -> None:
+    result = run_check("--recipe", "native", "--work-dir", str(tmp_path), home=tmp_path)
+    assert "Prerequisites of the native recipe" in result.stdout
+    assert "-      memdisk" in result.stdout or "ok     memdisk" in result.stdout

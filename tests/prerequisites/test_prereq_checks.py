@@ -1,0 +1,168 @@
+"""run_checks: the rows of the prerequisites table, against real files and servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.disk import images
+from tests.prerequisites.kit import SECRET, make_kit
+from tests.prerequisites.servers import closed_port, http_server
+from wizard.disk.report import DiskReport
+from wizard.prerequisites.checks import (
+    CheckResult,
+    all_needed_ok,
+    check_free_space,
+    check_memdisk_and_tools,
+    run_checks,
+)
+from wizard.prerequisites.distro import current_distro
+
+
+@pytest.fixture(scope="module")
+def windows(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("windows")
+    xp = images.windows_disk(root / "xp", images.xp_files(images.SCSI_BOOT_INI, True))
+    nt6 = images.windows_disk(root / "nt6", {"BOOTMGR": b"bootmgr " * 64})
+    qcow2 = root / "xp.qcow2"
+    images.qemu_img("convert", "-f", "raw", "-O", "qcow2", str(xp), str(qcow2))
+    return {"xp": xp, "nt6": nt6, "qcow2": qcow2}
+
+
+@pytest.fixture()
+def url() -> Iterator[str]:
+    with http_server() as base:
+        yield base
+
+
+def rows(results: list[CheckResult]) -> dict[str, CheckResult]:
+    return {result.name: result for result in results}
+
+
+def test_everything_there(tmp_path: Path, url: str, windows: dict[str, Path]) -> None:
+    eucarc = make_kit(tmp_path / "creds", url.replace("objectstorage", "compute"), url)
+    results = run_checks("memdisk", eucarc=eucarc, disk=windows["xp"], work_dir=tmp_path,
+                         environ={}, ini_paths=[])
+    table = rows(results)
+    assert all_needed_ok(results), [r for r in results if r.needed and not r.ok]
+    assert table["memdisk"].ok and "/usr/lib/syslinux/memdisk" in table["memdisk"].value
+    assert table["secret key"].ok and SECRET not in table["secret key"].value
+    assert f"eucarc {eucarc}" in table["secret key"].value
+    assert table["key matches certificate"].value.startswith("yes")
+    assert table["certificate dates"].value.startswith("valid")
+    assert table["cloud certificate"].ok
+    assert "HTTP 403" in table["EC2 endpoint"].value
+    assert "HTTP 403" in table["S3 endpoint"].value
+    assert table["free space"].ok and "needed" in table["free space"].value
+    assert table["disk image"].ok and table["disk image"].value.startswith("raw")
+    assert "scsi(0)" in table["BOOT.INI"].value
+    assert table["floppy will hold"].value == "NTLDR, NTDETECT.COM, BOOT.INI, NTBOOTDD.SYS"
+    # make/nasm/cc are there, but not needed: the distribution's memdisk is.
+    assert not table["nasm"].needed
+    assert not table["qemu-img"].needed
+    assert all(SECRET not in r.value and SECRET not in (r.fix or "") for r in results)
+
+
+def test_missing_credentials_each_say_how_to_set_them(tmp_path: Path) -> None:
+    results = run_checks("memdisk", work_dir=tmp_path, environ={}, ini_paths=[])
+    table = rows(results)
+    assert not all_needed_ok(results)
+    assert table["secret key"].status == "FAIL"
+    assert "EC2_SECRET_KEY" in (table["secret key"].fix or "")
+    assert table["region"].status == "-" and not table["region"].needed
+    assert "EC2 endpoint" not in table
+
+
+def test_unreadable_eucarc_is_one_failed_row(tmp_path: Path) -> None:
+    results = run_checks("memdisk", eucarc=tmp_path / "missing-eucarc", work_dir=tmp_path,
+                         environ={}, ini_paths=[])
+    table = rows(results)
+    assert table["credentials"].status == "FAIL"
+    assert table["credentials"].fix
+
+
+def test_dead_endpoints_and_bad_key(tmp_path: Path) -> None:
+    port = closed_port()
+    eucarc = make_kit(tmp_path / "creds", f"http://127.0.0.1:{port}/services/compute",
+                      f"http://127.0.0.1:{port}/services/objectstorage", matching_key=False)
+    table = rows(run_checks("memdisk", eucarc=eucarc, work_dir=tmp_path, environ={},
+                            ini_paths=[], timeout=1))
+    assert table["EC2 endpoint"].status == "FAIL"
+    assert "refused" in table["EC2 endpoint"].value
+    assert f"port {port} of 127.0.0.1" in (table["EC2 endpoint"].fix or "")
+    assert table["key matches certificate"].status == "FAIL"
+    assert "same credentials zip" in (table["key matches certificate"].fix or "")
+
+
+def test_expired_certificate(tmp_path: Path, url: str) -> None:
+    eucarc = make_kit(tmp_path / "creds", url, url, cert_days_to=-1)
+    table = rows(run_checks("memdisk", eucarc=eucarc, work_dir=tmp_path, environ={},
+                            ini_paths=[]))
+    assert table["certificate dates"].status == "FAIL"
+    assert table["certificate dates"].value.startswith("expired")
+
+
+def test_qcow2_needs_qemu_img_and_offers_conversion(
+    tmp_path: Path, url: str, windows: dict[str, Path]
+) -> None:
+    eucarc = make_kit(tmp_path / "creds", url, url)
+    results = run_checks("memdisk", eucarc=eucarc, disk=windows["qcow2"], work_dir=tmp_path,
+                         environ={}, ini_paths=[])
+    table = rows(results)
+    assert not all_needed_ok(results)
+    assert table["qemu-img"].needed and table["qemu-img"].ok
+    assert table["disk image"].status == "FAIL"
+    assert "--convert-to DIR" in (table["disk image"].fix or "")
+    assert "qemu-img convert -p -f qcow2 -O raw" in (table["disk image"].fix or "")
+
+
+def test_convert_to_then_check_the_raw_image(
+    tmp_path: Path, url: str, windows: dict[str, Path]
+) -> None:
+    eucarc = make_kit(tmp_path / "creds", url, url)
+    results = run_checks("memdisk", eucarc=eucarc, disk=windows["qcow2"],
+                         convert_to=tmp_path / "work", environ={}, ini_paths=[])
+    assert all_needed_ok(results)
+    table = rows(results)
+    assert str(tmp_path / "work" / "xp.raw") in table["disk image"].value
+    assert (tmp_path / "work" / "xp.raw").read_bytes() == windows["xp"].read_bytes()
+
+
+def test_nt6_fails_memdisk_but_passes_native(
+    tmp_path: Path, url: str, windows: dict[str, Path]
+) -> None:
+    eucarc = make_kit(tmp_path / "creds", url, url)
+    memdisk = run_checks("memdisk", eucarc=eucarc, disk=windows["nt6"], work_dir=tmp_path,
+                         environ={}, ini_paths=[])
+    assert not all_needed_ok(memdisk)
+    problems = [r.value for r in memdisk if r.name == "disk problem"]
+    assert any("--recipe native" in text for text in problems)
+    native = run_checks("native", eucarc=eucarc, disk=windows["nt6"], work_dir=tmp_path,
+                        environ={}, ini_paths=[])
+    assert all_needed_ok(native)
+    assert not rows(native)["memdisk"].needed
+
+
+def test_without_memdisk_the_build_tools_are_needed(tmp_path: Path) -> None:
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "make").symlink_to("/usr/bin/make")
+    table = rows(check_memdisk_and_tools("memdisk", current_distro(), path=str(tools),
+                                         places=[tmp_path / "none"]))
+    assert table["memdisk"].status == "FAIL"
+    assert "memdisk build" in (table["memdisk"].fix or "")
+    assert table["make"].ok and table["make"].needed
+    assert table["nasm"].status == "FAIL"
+    assert "nasm" in (table["nasm"].fix or "")
+    assert table["C compiler"].status == "FAIL"
+
+
+def test_free_space_against_the_disk(tmp_path: Path) -> None:
+    huge = DiskReport(path=tmp_path / "x.img", format="raw", size=1 << 60)
+    row = check_free_space(tmp_path / "not" / "yet", huge)
+    assert row.status == "FAIL"
+    assert "needed" in row.value and "free" in (row.fix or "")
+    small = DiskReport(path=tmp_path / "x.qcow2", format="qcow2", size=1024)
+    assert check_free_space(tmp_path, small).ok

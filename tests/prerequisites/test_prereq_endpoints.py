@@ -1,0 +1,41 @@
+"""Endpoint reachability, only against servers the tests start on 127.0.0.1."""
+
+from __future__ import annotations
+
+from tests.prerequisites.servers import closed_port, http_server, silent_server
+from wizard.prerequisites.endpoints import probe_endpoint
+
+
+def test_an_answering_server_is_reachable_even_when_it_refuses() -> None:
+    with http_server() as url:
+        probe = probe_endpoint(url, timeout=2)
+    assert probe.ok
+    assert probe.detail.startswith("HTTP 403 from 127.0.0.1:")
+
+
+def test_closed_port_is_refused() -> None:
+    port = closed_port()
+    probe = probe_endpoint(f"http://127.0.0.1:{port}/services/compute", timeout=2)
+    assert not probe.ok
+    assert probe.detail == f"connection to 127.0.0.1:{port} refused"
+    assert probe.port == port
+
+
+def test_silent_server_times_out() -> None:
+    with silent_server() as url:
+        probe = probe_endpoint(url, timeout=0.5)
+    assert not probe.ok
+    assert "no answer" in probe.detail and "within 0.5 s" in probe.detail
+
+
+def test_not_a_url() -> None:
+    assert not probe_endpoint("ftp://127.0.0.1/").ok
+    assert not probe_endpoint("127.0.0.1:8773").ok
+    assert not probe_endpoint("http://127.0.0.1:99999/").ok
+
+
+def test_tls_to_a_plain_http_server_fails_cleanly() -> None:
+    with http_server() as url:
+        probe = probe_endpoint(url.replace("http://", "https://"), timeout=2)
+    assert not probe.ok
+    assert "127.0.0.1" in probe.detail

@@ -1,0 +1,103 @@
+"""``euca-windows-wizard check``: the prerequisites table, with the fix for each gap.
+
+Exit status 0 when everything the chosen recipe needs is there, 1 otherwise,
+so a script can run ``check`` before a long build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import textwrap
+from pathlib import Path
+from typing import TextIO
+
+from wizard.cli.progress import ConsoleProgress
+from wizard.core.errors import WizardError
+from wizard.core.events import CancelFlag
+from wizard.prerequisites.checks import RECIPES, CheckResult, all_needed_ok, run_checks
+from wizard.prerequisites.distro import current_distro
+
+_STATUS_WIDTH = 6
+_NAME_WIDTH = 24
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="check tools, memdisk, credentials, endpoints, the disk image and free space",
+        description="Show each prerequisite of the recipe, whether it is there, and the "
+        "exact fix for this distribution. Exit status 0 when everything the recipe needs "
+        "is there, 1 otherwise.",
+    )
+    parser.add_argument("--eucarc", type=Path, metavar="FILE",
+                        help="read credentials from this eucarc (read as data, never run)")
+    parser.add_argument("--region", metavar="[USER@]REGION",
+                        help="region (and user) of the euca2ools ini files to use")
+    parser.add_argument("--disk", type=Path, metavar="IMAGE",
+                        help="the Windows disk image to inspect (read only, no root needed)")
+    parser.add_argument("--recipe", choices=RECIPES, default="memdisk",
+                        help="memdisk (kernel + floppy ramdisk, any KVM cloud; default) or "
+                        "native (Eucalyptus 3.x/4.x Windows support)")
+    parser.add_argument("--work-dir", type=Path, metavar="DIR",
+                        help="the folder bundles are built in, for the free space check "
+                        "(default: the wizard's state folder)")
+    parser.add_argument("--convert-to", type=Path, metavar="DIR",
+                        help="convert a non-raw --disk image to raw in DIR (qemu-img, with "
+                        "progress), then check the raw image")
+    parser.add_argument("--timeout", type=float, default=3.0, metavar="S",
+                        help="seconds to wait for each endpoint (default 3)")
+    parser.set_defaults(handler=_check)
+
+
+def _split_region(text: str | None) -> tuple[str | None, str | None]:
+    """``USER@REGION`` -> (region, user), as euca2ools 3 reads --region."""
+    if not text:
+        return None, None
+    if "@" in text:
+        user, region = text.split("@", 1)
+        return region or None, user or None
+    return text, None
+
+
+def _check(args: argparse.Namespace) -> int:
+    if args.convert_to is not None and args.disk is None:
+        raise WizardError("--convert-to needs --disk IMAGE", "give the disk image to convert")
+    if args.timeout <= 0:
+        raise WizardError("--timeout must be a positive number of seconds",
+                          "give e.g. --timeout 3")
+    region, user = _split_region(args.region)
+    results = run_checks(
+        args.recipe, eucarc=args.eucarc, disk=args.disk, work_dir=args.work_dir,
+        convert_to=args.convert_to, region=region, user=user, timeout=args.timeout,
+        sink=ConsoleProgress(), cancel=CancelFlag(),
+    )
+    print_table(results, args.recipe)
+    return 0 if all_needed_ok(results) else 1
+
+
+def print_table(results: list[CheckResult], recipe: str, stream: TextIO | None = None) -> None:
+    """The table, wrapped to the terminal, with each fix under its row."""
+    out = stream or sys.stdout
+    width = max(shutil.get_terminal_size((100, 24)).columns, 60)
+    indent = " " * (_STATUS_WIDTH + _NAME_WIDTH + 2)
+    print(f"Prerequisites of the {recipe} recipe on {current_distro().name}:", file=out)
+    print(f"{'STATUS':<{_STATUS_WIDTH}} {'CHECK':<{_NAME_WIDTH}} FOUND", file=out)
+    for result in results:
+        head = f"{result.status:<{_STATUS_WIDTH}} {result.name:<{_NAME_WIDTH}} "
+        lines = textwrap.wrap(result.value, width - len(head)) or [""]
+        print(head + lines[0], file=out)
+        for line in lines[1:]:
+            print(indent + line, file=out)
+        if result.fix and not result.ok:
+            fix = textwrap.wrap(f"fix: {result.fix}", width, initial_indent=indent,
+                                subsequent_indent=indent + "     ")
+            print("\n".join(fix), file=out)
+    failed = [result for result in results if result.needed and not result.ok]
+    if failed:
+        names = ", ".join(result.name for result in failed)
+        summary = f"Not ready: the {recipe} recipe needs {names} (FAIL above)."
+    else:
+        summary = f"Ready: everything the {recipe} recipe needs is here."
+    print("\n" + "\n".join(textwrap.wrap(summary, width)), file=out)

@@ -1,0 +1,67 @@
+"""Is an endpoint answering? One HTTP request with a short timeout.
+
+Any HTTP answer counts, 403 and 404 included: an unsigned GET to
+``/services/objectstorage`` or ``/services/compute`` is refused by design,
+and a refusal proves the service is there. Only silence, a refused
+connection, an unknown host name or a failed TLS handshake count as down.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The outcome of one request: reachable or not, and what happened."""
+
+    ok: bool
+    detail: str
+    host: str = ""
+    port: int = 0
+
+
+def probe_endpoint(
+    url: str, timeout: float = 3.0, verify: bool = True, ca_bundle: str | None = None
+) -> Probe:
+    """Send ``GET`` to ``url`` and report whether anything answered."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return Probe(False, f"{url!r} is not an http:// or https:// URL")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return Probe(False, f"{url!r} has an invalid port")
+    host = parts.hostname
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        context = ssl.create_default_context(cafile=ca_bundle)
+        if not verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+    else:
+        connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    started = time.monotonic()
+    try:
+        connection.request("GET", parts.path or "/", headers={"User-Agent": "euca-windows-wizard"})
+        status = connection.getresponse().status
+    except ssl.SSLError as exc:
+        return Probe(False, f"TLS handshake with {host}:{port} failed ({exc.reason})", host, port)
+    except TimeoutError:
+        return Probe(False, f"no answer from {host}:{port} within {timeout:g} s", host, port)
+    except ConnectionRefusedError:
+        return Probe(False, f"connection to {host}:{port} refused", host, port)
+    except socket.gaierror:
+        return Probe(False, f"host name {host} not found", host, port)
+    except (OSError, http.client.HTTPException) as exc:
+        return Probe(False, f"{host}:{port} did not answer over HTTP ({exc})", host, port)
+    finally:
+        connection.close()
+    elapsed = (time.monotonic() - started) * 1000
+    return Probe(True, f"HTTP {status} from {host}:{port} in {elapsed:.0f} ms", host, port)
