@@ -37,7 +37,8 @@ def register(subparsers: Any) -> None:
                      "Windows formats and gets NTLDR, NTDETECT.COM, BOOT.INI (and "
                      "NTBOOTDD.SYS) copied onto."),
     )
-    actions = parser.add_subparsers(dest="floppy_action", metavar="ACTION", required=True)
+    actions = parser.add_subparsers(dest="floppy_action", required=True,
+                                    metavar="{create,checklist,verify}")
 
     create = actions.add_parser(
         "create", help="write a blank 1.44 MB floppy image (2880 sectors of zeros)",
@@ -165,7 +166,7 @@ def render_checklist(checklist: Checklist, ascii_only: bool = False) -> str:
         lines.append(f"[ ] {number}. {step.title}")
         lines.append(f"       {step.where}:")
         lines.extend(f"         {command}" for command in step.commands)
-        for alternative in step.alternatives:
-            lines.extend(_wrap(f"or, {alternative}", "       "))
+        # Alternatives hold commands: never wrapped, so they copy and paste whole.
+        lines.extend(f"       or, {alternative}" for alternative in step.alternatives)
         lines.extend(_wrap(f"Why: {step.why}", "       "))
     return _ascii("\n".join(lines), ascii_only)
