@@ -230,6 +230,17 @@ def _existing(destination: Path, name: str) -> list[Path]:
     return [p for p in found if p.exists()]
 
 
+def _first_missing(folder: Path) -> Path | None:
+    """The outermost of ``folder`` and its parents that does not exist yet."""
+    missing = None
+    folder = folder.absolute()
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            break
+        missing = candidate
+    return missing
+
+
 def glob_escape(name: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", name)
 
@@ -246,10 +257,14 @@ def bundle_image(
     name = req.name
     user = normalise_account(req.user)
     destination = Path(req.destination)
-    created = not destination.exists()
+    # The outermost folder this call creates (-d may name several new
+    # levels): a failure removes it, so no empty folders are left behind.
+    created = _first_missing(destination)
     try:
         destination.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
         raise WizardError(f"cannot create the destination {destination} ({exc.strerror})",
                           "choose a folder you can write with -d") from exc
     if not destination.is_dir():
@@ -295,8 +310,8 @@ def bundle_image(
             writer.abort()
             raise
     except OSError as exc:
-        if created:
-            shutil.rmtree(destination, ignore_errors=True)
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
         if exc.errno == errno.ENOSPC:
             raise WizardError(f"the destination {destination} ran out of space while bundling; "
                               "the partial bundle was removed",
@@ -304,8 +319,8 @@ def bundle_image(
         raise WizardError(f"bundling failed: {exc.strerror or exc} ({exc.filename or destination})",
                           "check the image and the destination folder") from exc
     except BaseException:
-        if created:
-            shutil.rmtree(destination, ignore_errors=True)
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
         raise
     outputs = {"manifest": str(manifest_path), "parts": len(writer.parts),
                "bundled_size": writer.total, "digest": tar_sha1}
