@@ -205,3 +205,13 @@ def key_flags(key_files: KeyFiles) -> tuple[str, ...]:
     """The credential flags of a good bundle command."""
     return ("-c", str(key_files.user_cert), "-k", str(key_files.user_key), "-u", ACCOUNT,
             "--ec2cert", str(key_files.cloud_cert))
+
+
+@pytest.fixture(scope="session")
+def medium_image(images: Path) -> Path:
+    """40 MiB of random data: ten 4 MiB blocks, so progress arrives mid-stream."""
+    path = images / "medium.img"
+    with open(path, "wb") as out:
+        for _ in range(40):
+            out.write(os.urandom(MIB))
+    return path
