@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.disk import images
 from tests.prerequisites.kit import SECRET, make_kit
 from tests.prerequisites.servers import http_server
 
@@ -32,15 +31,6 @@ def run_check(*args: str, home: Path):
     )
 
 
-@pytest.fixture(scope="module")
-def xp(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("xp")
-    raw = images.windows_disk(root / "raw", images.xp_files(images.MULTI_BOOT_INI, False))
-    qcow2 = root / "xp.qcow2"
-    images.qemu_img("convert", "-f", "raw", "-O", "qcow2", str(raw), str(qcow2))
-    return {"raw": raw, "qcow2": qcow2}
-
-
 @pytest.fixture()
 def url() -> Iterator[str]:
     with http_server() as base:
@@ -48,10 +38,10 @@ def url() -> Iterator[str]:
 
 
 def test_ready_exits_0_and_masks_the_secret(
-    tmp_path: Path, url: str, xp: dict[str, Path], private_xdg: Path
+    tmp_path: Path, url: str, windows: dict[str, Path], private_xdg: Path
 ) -> None:
     eucarc = make_kit(tmp_path / "creds", url, url)
-    result = run_check("--eucarc", str(eucarc), "--disk", str(xp["raw"]),
+    result = run_check("--eucarc", str(eucarc), "--disk", str(windows["xp_ide"]),
                        "--work-dir", str(tmp_path), home=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Ready: everything the memdisk recipe needs is here." in result.stdout
@@ -64,8 +54,8 @@ def test_ready_exits_0_and_masks_the_secret(
     assert logs and all(SECRET not in log.read_text() for log in logs)
 
 
-def test_not_ready_exits_1_with_fixes(tmp_path: Path, xp: dict[str, Path]) -> None:
-    result = run_check("--disk", str(xp["qcow2"]), "--work-dir", str(tmp_path), home=tmp_path)
+def test_not_ready_exits_1_with_fixes(tmp_path: Path, windows: dict[str, Path]) -> None:
+    result = run_check("--disk", str(windows["qcow2"]), "--work-dir", str(tmp_path), home=tmp_path)
     assert result.returncode == 1
     assert "FAIL   disk image" in result.stdout
     assert "fix: euca-windows-wizard check --disk" in result.stdout
@@ -75,16 +65,16 @@ def test_not_ready_exits_1_with_fixes(tmp_path: Path, xp: dict[str, Path]) -> No
 
 
 def test_convert_to_shows_progress_and_passes(
-    tmp_path: Path, url: str, xp: dict[str, Path]
+    tmp_path: Path, url: str, windows: dict[str, Path]
 ) -> None:
     eucarc = make_kit(tmp_path / "creds", url, url)
     work = tmp_path / "work"
-    result = run_check("--eucarc", str(eucarc), "--disk", str(xp["qcow2"]),
+    result = run_check("--eucarc", str(eucarc), "--disk", str(windows["qcow2"]),
                        "--convert-to", str(work), home=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Converting xp.qcow2 to raw" in result.stderr
     assert "100%" in result.stderr
-    assert (work / "xp.raw").read_bytes() == xp["raw"].read_bytes()
+    assert (work / "xp.raw").read_bytes() == windows["xp"].read_bytes()
 
 
 @pytest.mark.parametrize(

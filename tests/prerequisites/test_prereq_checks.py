@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.disk import images
 from tests.prerequisites.kit import SECRET, make_kit
 from tests.prerequisites.servers import closed_port, http_server
 from wizard.disk.report import DiskReport
@@ -19,16 +18,6 @@ from wizard.prerequisites.checks import (
     run_checks,
 )
 from wizard.prerequisites.distro import current_distro
-
-
-@pytest.fixture(scope="module")
-def windows(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("windows")
-    xp = images.windows_disk(root / "xp", images.xp_files(images.SCSI_BOOT_INI, True))
-    nt6 = images.windows_disk(root / "nt6", {"BOOTMGR": b"bootmgr " * 64})
-    qcow2 = root / "xp.qcow2"
-    images.qemu_img("convert", "-f", "raw", "-O", "qcow2", str(xp), str(qcow2))
-    return {"xp": xp, "nt6": nt6, "qcow2": qcow2}
 
 
 @pytest.fixture()

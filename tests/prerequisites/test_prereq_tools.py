@@ -44,3 +44,10 @@ def test_exit_status_and_last_lines() -> None:
 def test_missing_program(tmp_path: Path) -> None:
     with pytest.raises(WizardError, match="cannot run"):
         run_streaming([str(tmp_path / "nothing")], on_line=lambda _: None)
+
+
+def test_timeout_holds_after_output_closes() -> None:
+    # The program closes its output, then keeps running past the deadline.
+    script = "import os, time; os.close(1); os.close(2); time.sleep(30)"
+    with pytest.raises(WizardError, match="did not finish within 1 seconds"):
+        run_streaming([sys.executable, "-c", script], on_line=lambda _: None, timeout=1)

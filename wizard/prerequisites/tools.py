@@ -155,11 +155,7 @@ def run_streaming(
                 cancel.check()
             if deadline is not None and time.monotonic() > deadline:
                 _stop(process)
-                raise WizardError(
-                    f"{Path(argv[0]).name} did not finish within {timeout:g} seconds "
-                    f"(last output: {tail[-1] if tail else 'none'})",
-                    "give it more time with --timeout, or look at its output in the log",
-                )
+                raise _timed_out(argv, timeout, tail)
             if not selector.select(timeout=0.2):
                 continue
             data = os.read(process.stdout.fileno(), 65536)
@@ -167,7 +163,14 @@ def run_streaming(
                 break
             splitter.feed(data)
         splitter.close()
-        returncode = process.wait()
+        # Output closed; the program may still be finishing (or have left a
+        # child holding nothing): the deadline still holds.
+        left = None if deadline is None else max(deadline - time.monotonic(), 0.1)
+        try:
+            returncode = process.wait(timeout=left)
+        except subprocess.TimeoutExpired:
+            _stop(process)
+            raise _timed_out(argv, timeout, tail) from None
     except BaseException:
         _stop(process)
         raise
@@ -176,6 +179,14 @@ def run_streaming(
         process.stdout.close()
     log.debug("%s exited with %d", argv[0], returncode)
     return RunResult(returncode=returncode, last_lines=tuple(tail))
+
+
+def _timed_out(argv: Sequence[str], timeout: float | None, tail: deque[str]) -> WizardError:
+    return WizardError(
+        f"{Path(argv[0]).name} did not finish within {timeout or 0:g} seconds "
+        f"(last output: {tail[-1] if tail else 'none'})",
+        "give it more time with --timeout, or look at its output in the log",
+    )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
