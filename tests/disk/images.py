@@ -46,8 +46,8 @@ def ntfs_volume(folder: Path, files: dict[str, bytes]) -> Path:
         handle.truncate(NTFS_SIZE)
     run("mkntfs", "-F", "-Q", "-q", "-s", "512", "-p", str(START_SECTOR), "-H", "255",
         "-S", "63", "-L", "WINXP", str(volume))
-    for name, data in files.items():
-        local = folder / f"file-{len(name)}-{abs(hash(name))}"
+    for number, (name, data) in enumerate(files.items()):
+        local = folder / f"file-{number}"
         local.write_bytes(data)
         run("ntfscp", "-q", str(volume), str(local), name)
     return volume
