@@ -1,0 +1,108 @@
+"""Progress events and cancelling a bundle.
+
+DESIGN.md: a step reports StepStarted, StepProgress (bytes and parts done)
+and StepFinished with its outputs; long loops check the cancel flag between
+blocks, and a cancelled bundle leaves nothing that could pass for a bundle.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.bundle.bundle_checks import MadeBundle
+from tests.bundle.conftest import ACCOUNT
+from wizard.bundle.bundler import BundleRequest, bundle_image
+from wizard.bundle.keys import BundleKeys
+from wizard.core.errors import Cancelled, WizardError
+from wizard.core.events import (
+    CancelFlag,
+    Event,
+    StepFailed,
+    StepFinished,
+    StepProgress,
+    StepStarted,
+)
+
+
+def test_bundle_progress_events(big_bundle: MadeBundle) -> None:
+    events = big_bundle.events
+    assert isinstance(events[0], StepStarted)
+    assert events[0].step == "bundle"
+    assert "big.img" in events[0].title
+    finished = events[-1]
+    assert isinstance(finished, StepFinished)
+    assert finished.step == "bundle"
+    assert finished.outputs["manifest"] == str(big_bundle.manifest_path)
+    assert finished.outputs["parts"] == 11
+    assert finished.outputs["bundled_size"] == big_bundle.bundle.manifest.bundled_size
+    assert finished.outputs["digest"] == big_bundle.bundle.manifest.digest
+    assert not any(isinstance(e, (StepStarted, StepFinished, StepFailed)) for e in events[1:-1])
+
+    progress = [e for e in events if isinstance(e, StepProgress)]
+    assert len(progress) >= 2
+    size = big_bundle.image.stat().st_size
+    assert all(e.step == "bundle" and e.total == size for e in progress)
+    done = [e.done for e in progress]
+    assert done == sorted(done)
+    assert 0 < done[0] < size
+    assert done[-1] == size
+    parts_done = [e.parts_done or 0 for e in progress]
+    assert parts_done == sorted(parts_done)
+    assert progress[-1].parts_done == progress[-1].parts_total == 11
+
+
+def test_manifest_appears_only_at_the_end(bundle_keys: BundleKeys, medium_image: Path,
+                                          tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    seen: list[tuple[int, bool, int]] = []
+
+    def sink(event: Event) -> None:
+        if isinstance(event, StepProgress):
+            parts = len(list(dest.glob("medium.img.part.*")))
+            seen.append((event.done, (dest / "medium.img.manifest.xml").exists(), parts))
+
+    bundle = bundle_image(BundleRequest(medium_image, dest, bundle_keys, ACCOUNT), sink)
+    assert len(seen) >= 2
+    assert not any(manifest for _, manifest, _ in seen)
+    assert seen[0][2] < len(bundle.part_paths)  # the first event came mid-stream
+    assert bundle.manifest_path.is_file()
+
+
+@pytest.mark.parametrize("dest_exists", [False, True], ids=["new-dest", "existing-dest"])
+def test_cancel_from_the_sink(bundle_keys: BundleKeys, medium_image: Path, tmp_path: Path,
+                              dest_exists: bool) -> None:
+    dest = tmp_path / "out"
+    if dest_exists:
+        dest.mkdir()
+        (dest / "keep.txt").write_text("the operator's file\n")
+    flag = CancelFlag()
+    parts_at_cancel: list[int] = []
+
+    def sink(event: Event) -> None:
+        if isinstance(event, StepProgress) and not flag.cancelled:
+            parts_at_cancel.append(len(list(dest.glob("medium.img.part.*"))))
+            flag.cancel()
+
+    with pytest.raises(Cancelled) as caught:
+        bundle_image(BundleRequest(medium_image, dest, bundle_keys, ACCOUNT), sink, flag)
+    assert isinstance(caught.value, WizardError)
+    assert parts_at_cancel and parts_at_cancel[0] >= 1  # parts were on disk when cancelled
+    if dest_exists:
+        assert os.listdir(dest) == ["keep.txt"]
+    else:
+        assert not dest.exists()
+
+
+def test_cancel_before_start_writes_nothing(bundle_keys: BundleKeys, medium_image: Path,
+                                            tmp_path: Path) -> None:
+    flag = CancelFlag()
+    flag.cancel()
+    events: list[Event] = []
+    with pytest.raises(Cancelled):
+        bundle_image(BundleRequest(medium_image, tmp_path / "out", bundle_keys, ACCOUNT),
+                     events.append, flag)
+    assert not (tmp_path / "out").exists()
+    assert not any(isinstance(e, StepFinished) for e in events)
