@@ -52,7 +52,6 @@ def setup_logging(verbosity: int = 0, log_file: Path | None = None) -> Path:
         console.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
         console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
         logger.addHandler(console)
-    logger.propagate = False
     return log_file
 
 
