@@ -54,7 +54,8 @@ def test_nt_formatted_multi_floppy_is_ready(tmp_path: Path) -> None:
     assert all(check.passed for check in report.checks)
     assert all(check.fix is None for check in report.checks)
     boot_ini = get(report, "boot-ini")
-    assert "multi(0)disk(0)rdisk(0)partition(1)\\WINDOWS" in boot_ini.detail
+    assert boot_ini.detail == ("NTLDR starts Windows from "
+                               "multi(0)disk(0)rdisk(0)partition(1)\\WINDOWS")
     assert boot_ini.note is not None and "no NTBOOTDD.SYS is needed" in boot_ini.note
     assert "not needed" in get(report, "ntbootdd").detail
     assert report.files["NTLDR"] == 250_032
@@ -363,3 +364,17 @@ def test_fuzz_boot_ini_contents_always_give_a_report(content: bytes) -> None:
     start = DATA + (first - 2) * 512
     data[start : start + size] = (content + bytes(size))[:size]
     _assert_report(verify_image(bytes(data)))
+
+
+def test_report_as_dict_is_json_ready(tmp_path: Path) -> None:
+    import json
+
+    report = verify_floppy(build_floppy(tmp_path / "f.img", boot_ini=SCSI_INI))
+    data = json.loads(json.dumps(report.as_dict()))
+    assert data["ready"] is False
+    assert data["path"] == str(tmp_path / "f.img")
+    by_name = {check["name"]: check for check in data["checks"]}
+    assert by_name["ntbootdd"]["result"] == "fail"
+    assert "NTBOOTDD.SYS: not in the floppy's root folder" in by_name["ntbootdd"]["detail"]
+    assert by_name["size"]["fix"] is None
+    assert data["files"]["BOOT.INI"] == len(SCSI_INI)

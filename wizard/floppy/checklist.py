@@ -127,7 +127,7 @@ def build_checklist(image: Path, vm: str | None = None,
     )
     detach = ChecklistStep(
         title="Shut the VM down and detach the floppy",
-        where=f"{WINDOWS}, then {HOST}",
+        where="in Windows, then on the host",
         commands=(
             "shutdown /s /t 0",
             f"virsh detach-disk {host_vm} fda --config",

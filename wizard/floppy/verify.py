@@ -15,6 +15,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from wizard.core.errors import WizardError
 from wizard.disk.report import DiskReport
@@ -84,6 +85,19 @@ class FloppyReport:
     def failures(self) -> tuple[Check, ...]:
         return tuple(check for check in self.checks if check.result is Result.FAIL)
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-safe, for a session's state file and the step's outputs."""
+        return {
+            "path": str(self.path) if self.path else None,
+            "ready": self.ready,
+            "files": dict(self.files),
+            "checks": [
+                {"name": c.name, "title": c.title, "result": c.result.value,
+                 "detail": c.detail, "fix": c.fix, "note": c.note}
+                for c in self.checks
+            ],
+        }
+
     def check(self, name: str) -> Check | None:
         for check in self.checks:
             if check.name == name:
@@ -93,7 +107,7 @@ class FloppyReport:
 
 def verify_floppy(path: Path, disk: DiskReport | None = None) -> FloppyReport:
     """Check the floppy image at ``path`` (and, given one, against the disk)."""
-    path = Path(path)
+    path = Path(path).expanduser().absolute()
     if not path.exists():
         raise WizardError(f"the floppy image {path} does not exist",
                           f"create it with `floppy create {path}`, or give the right path")
@@ -294,7 +308,7 @@ class _Verifier:
                           "Notepad, saved as ANSI, if the Windows copy has the same fault)")]
         path = ini.boot_path
         assert path is not None  # a BOOT.INI without problems has a default
-        detail = f"starts {path.text}"
+        detail = f"NTLDR starts Windows from {path.text}"
         note: str | None = None
         if path.kind == "multi":
             note = ("multi(...) reaches the disk through the BIOS: "
@@ -326,7 +340,7 @@ class _Verifier:
         fix = (f"in Windows: attrib -h -s -r C:\\{NTBOOTDD}, then copy C:\\{NTBOOTDD} A:\\ "
                f"(if C:\\ has no {NTBOOTDD}, copy the SCSI miniport driver of the boot "
                f"disk from C:\\WINDOWS\\system32\\drivers to A:\\{NTBOOTDD})")
-        return [Check("ntbootdd", title, Result.FAIL, f"{why}; {check.detail}",
+        return [Check("ntbootdd", title, Result.FAIL, f"{why}; {NTBOOTDD}: {check.detail}",
                       check.fix if check.fix == RECOPY_FIX else fix)]
 
     def check_disk(self) -> list[Check]:
