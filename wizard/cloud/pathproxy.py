@@ -20,8 +20,11 @@ Loopback only: it binds 127.0.0.1 and forwards to a loopback upstream.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +44,8 @@ PREFIXES: dict[str, str] = {
 
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "proxy-connection",
                          "te", "trailer", "upgrade"})
+# Not passed back: hop-by-hop headers, and the two that send_response writes itself.
+_ANSWER_DROP = _HOP_BY_HOP | {"date", "server"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,12 @@ class Exchange:
     headers: dict[str, str]  # lower-case names
     status: int  # 0 when the connection was dropped on purpose
     body_size: int
+    # EC2 query calls: the form fields but the signature (Action, ImageLocation…).
+    form: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def action(self) -> str | None:
+        return self.form.get("Action")
 
     @property
     def key(self) -> str:
@@ -66,25 +77,43 @@ class Exchange:
 
 @dataclass
 class Fault:
-    """Answer ``times`` requests matching ``match`` with ``kind`` instead of forwarding."""
+    """Treat ``times`` requests matching ``match`` as ``kind`` says.
 
-    kind: str  # "503" or "drop"
+    Kinds: "503" (answer 503 ServiceUnavailable), "drop" (close the
+    connection without an answer), "error" (answer ``status`` with the error
+    ``code`` and ``message``, in the service's XML), "delay" (wait
+    ``seconds`` before forwarding).
+    """
+
+    kind: str
     match: Callable[[str, str], bool]  # (method, path) -> bool
     times: int = 1
     hits: int = field(default=0)
+    status: int = 503
+    code: str = "ServiceUnavailable"
+    message: str = "injected by the test proxy"
+    seconds: float = 0.0
 
 
 class PathProxy:
     """Serve Eucalyptus-style paths on 127.0.0.1 and forward them to ``upstream_port``."""
 
-    def __init__(self, upstream_port: int, *, record: bool = False, port: int = 0) -> None:
+    def __init__(self, upstream_port: int, *, record: bool = False, port: int = 0,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.upstream_port = upstream_port
         self.record = record
         self.log: list[Exchange] = []
         self.faults: list[Fault] = []
         self._lock = threading.Lock()
+        self._busy = 0  # requests being handled (read, maybe forwarded, not yet answered)
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(self))
         self._server.daemon_threads = True
+        self.scheme = "http"
+        if tls is not None:
+            # Each connection's handshake happens in its own handler thread.
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True,
+                                                  do_handshake_on_connect=False)
+            self.scheme = "https"
         self._thread: threading.Thread | None = None
 
     @property
@@ -92,7 +121,7 @@ class PathProxy:
         return int(self._server.server_address[1])
 
     def url(self, prefix: str = "/services/objectstorage") -> str:
-        return f"http://127.0.0.1:{self.port}{prefix}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{prefix}"
 
     def start(self) -> PathProxy:
         self._thread = threading.Thread(target=self._server.serve_forever, name="path-proxy",
@@ -106,10 +135,11 @@ class PathProxy:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def inject(self, kind: str, match: Callable[[str, str], bool], times: int = 1) -> Fault:
-        if kind not in ("503", "drop"):
+    def inject(self, kind: str, match: Callable[[str, str], bool], times: int = 1,
+               **details: object) -> Fault:
+        if kind not in ("503", "drop", "error", "delay"):
             raise ValueError(f"unknown fault {kind!r}")
-        fault = Fault(kind, match, times)
+        fault = Fault(kind, match, times, **details)  # type: ignore[arg-type]
         with self._lock:
             self.faults.append(fault)
         return fault
@@ -118,6 +148,20 @@ class PathProxy:
         with self._lock:
             self.log.clear()
             self.faults.clear()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no request is in the proxy's hands (e.g. after killing a client)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self._lock:
+                if self._busy == 0:
+                    return True
+            time.sleep(0.01)
+        return False
+
+    def _busy_change(self, delta: int) -> None:
+        with self._lock:
+            self._busy += delta
 
     def _fault_for(self, method: str, path: str) -> Fault | None:
         with self._lock:
@@ -140,32 +184,53 @@ def _make_handler(proxy: PathProxy) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: object) -> None:
             log.debug("proxy: " + format, *args)
 
+        def handle(self) -> None:
+            if isinstance(self.connection, ssl.SSLSocket):
+                try:
+                    self.connection.do_handshake()
+                except (ssl.SSLError, OSError) as exc:
+                    # A client that does not trust our certificate hangs up here.
+                    log.debug("proxy: TLS handshake failed: %s", exc)
+                    return
+            # A client that drops the connection is not the proxy's failure.
+            with contextlib.suppress(ConnectionError, ssl.SSLError, TimeoutError):
+                super().handle()
+
         def _relay(self) -> None:
+            proxy._busy_change(1)
+            try:
+                self._relay_one()
+            finally:
+                proxy._busy_change(-1)
+
+        def _relay_one(self) -> None:
             method = self.command
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
+            form = _form(headers, body)
             prefix = next((p for p in PREFIXES
                            if self.path == p or self.path.startswith(p + "/")
                            or self.path.startswith(p + "?")), None)
             if prefix is None:
                 self._answer(404, b"<Error><Code>NoSuchService</Code><Message>use "
                              b"/services/objectstorage or /services/compute</Message></Error>")
-                proxy._note(Exchange(method, self.path, headers, 404, len(body)))
+                proxy._note(Exchange(method, self.path, headers, 404, len(body), form))
                 return
+            service = PREFIXES[prefix]
             fault = proxy._fault_for(method, self.path)
             if fault is not None and fault.kind == "drop":
-                proxy._note(Exchange(method, self.path, headers, 0, len(body)))
+                proxy._note(Exchange(method, self.path, headers, 0, len(body), form))
                 self.close_connection = True
                 # Shut the socket without a word, as a crashed front end would.
                 self.connection.close()
                 return
-            if fault is not None:
-                self._answer(503, b"<?xml version='1.0'?><Error><Code>ServiceUnavailable"
-                             b"</Code><Message>injected by the test proxy</Message></Error>")
-                proxy._note(Exchange(method, self.path, headers, 503, len(body)))
+            if fault is not None and fault.kind == "delay":
+                time.sleep(fault.seconds)
+            elif fault is not None:
+                self._answer(fault.status, _error_xml(service, fault.code, fault.message))
+                proxy._note(Exchange(method, self.path, headers, fault.status, len(body), form))
                 return
-            service = PREFIXES[prefix]
             upstream_path = self.path[len(prefix):] or "/"
             if not upstream_path.startswith("/"):
                 upstream_path = "/" + upstream_path
@@ -182,13 +247,13 @@ def _make_handler(proxy: PathProxy) -> type[BaseHTTPRequestHandler]:
             except OSError as exc:
                 log.warning("proxy: upstream failed: %s", exc)
                 self._answer(502, b"<Error><Code>BadGateway</Code></Error>")
-                proxy._note(Exchange(method, self.path, headers, 502, len(body)))
+                proxy._note(Exchange(method, self.path, headers, 502, len(body), form))
                 return
             finally:
                 conn.close()
             self.send_response(status)
             for name, value in answer_headers:
-                if name.lower() in _HOP_BY_HOP or name.lower() == "content-length":
+                if name.lower() in _ANSWER_DROP or name.lower() == "content-length":
                     continue
                 self.send_header(name, value)
             if method == "HEAD":
@@ -200,7 +265,7 @@ def _make_handler(proxy: PathProxy) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
-            proxy._note(Exchange(method, self.path, headers, status, len(body)))
+            proxy._note(Exchange(method, self.path, headers, status, len(body), form))
 
         def _answer(self, status: int, data: bytes) -> None:
             self.send_response(status)
@@ -213,6 +278,30 @@ def _make_handler(proxy: PathProxy) -> type[BaseHTTPRequestHandler]:
         do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _relay
 
     return Handler
+
+
+def _form(headers: dict[str, str], body: bytes) -> dict[str, str]:
+    if not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return {}
+    try:
+        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return {k: v[0] for k, v in fields.items() if k != "Signature"}
+
+
+def _error_xml(service: str, code: str, message: str) -> bytes:
+    from xml.sax.saxutils import escape
+
+    code, message = escape(code), escape(message)
+    if service == "ec2":
+        text = (f"<?xml version='1.0'?><Response><Errors><Error><Code>{code}</Code>"
+                f"<Message>{message}</Message></Error></Errors>"
+                "<RequestID>injected</RequestID></Response>")
+    else:
+        text = (f"<?xml version='1.0'?><Error><Code>{code}</Code>"
+                f"<Message>{message}</Message></Error>")
+    return text.encode()
 
 
 def _ec2_routing_hint(body: bytes) -> str:

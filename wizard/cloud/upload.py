@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from botocore import exceptions as bx
 
 from wizard.bundle.manifest import Manifest, read_manifest
-from wizard.cloud.calls import DEFAULT_RETRIES, RetryPolicy, call, error_code, http_status
+from wizard.cloud.calls import DEFAULT_RETRIES, RetryPolicy, call, error_code
 from wizard.cloud.endpoints import Cloud, Endpoint, is_walrus
 from wizard.core.errors import Cancelled, WizardError
 from wizard.core.events import (
@@ -216,31 +216,29 @@ class _Uploader:
                     passthrough=passthrough)
 
     def ensure_bucket(self) -> None:
+        """Use the bucket when it is ours, create it when nobody has it.
+
+        "Ours" means listed by ListBuckets: a HEAD succeeds on another account's
+        bucket that happens to be readable, and stores differ in what owner
+        ids they report.
+        """
         bucket = self.destination.bucket
-
-        def status_only(exc: BaseException) -> bool:
-            return http_status(exc) in (403, 404)
-
-        try:
-            self.call(lambda: self.s3.head_bucket(Bucket=bucket), f"look up bucket {bucket}",
-                      status_only)
+        answer = self.call(self.s3.list_buckets, "list your buckets")
+        if any(b.get("Name") == bucket for b in answer.get("Buckets", [])):
             return
-        except bx.ClientError as exc:
-            if http_status(exc) == 403:
-                raise self._not_yours(bucket) from None
         log.info("creating bucket %s", bucket)
 
-        def taken(exc: BaseException) -> bool:
+        def handled(exc: BaseException) -> bool:
             return error_code(exc) in ("BucketAlreadyExists", "BucketAlreadyOwnedByYou",
                                        "IllegalLocationConstraintException",
-                                       "InvalidLocationConstraint")
+                                       "InvalidLocationConstraint", "AccessDenied")
 
         try:
             self.call(lambda: self.s3.create_bucket(Bucket=bucket), f"create bucket {bucket}",
-                      taken)
+                      handled)
         except bx.ClientError as exc:
             code = error_code(exc)
-            if code == "BucketAlreadyExists":
+            if code in ("BucketAlreadyExists", "AccessDenied"):
                 raise self._not_yours(bucket) from None
             if code in ("IllegalLocationConstraintException", "InvalidLocationConstraint"):
                 # AWS-style stores want the region named outside us-east-1;
@@ -250,6 +248,7 @@ class _Uploader:
                     Bucket=bucket,
                     CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item]
                 ), f"create bucket {bucket}")
+            # BucketAlreadyOwnedByYou: created by a run racing this one; fine.
         self.emit(LogLine(STEP, f"Created bucket {bucket}"))
 
     @staticmethod

@@ -1,0 +1,279 @@
+"""Upload against a real S3 (moto) behind /services/objectstorage: wire, store, faults, resume."""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from tests.cloud.conftest import FAST, PYTHON, cli_env, make_bundle, make_cloud
+from wizard.bundle.unbundler import unbundle
+from wizard.cloud.pathproxy import Exchange
+from wizard.cloud.sandbox import Sandbox
+from wizard.cloud.upload import parse_destination, upload_bundle
+from wizard.core.errors import Cancelled, WizardError
+from wizard.core.events import CancelFlag, Event, LogLine, StepProgress, StepWarning
+
+
+def object_puts(log: list[Exchange], bucket: str) -> list[Exchange]:
+    """PUTs of objects (not of the bucket itself) into ``bucket``."""
+    return [e for e in log if e.method == "PUT" and e.key.startswith(bucket + "/")]
+
+
+def store_client(sb: Sandbox):  # a plain client to look at the store independently
+    return boto3.client("s3", endpoint_url=sb.s3_url, region_name="us-east-1",
+                        aws_access_key_id=sb.access_key, aws_secret_access_key=sb.secret_key,
+                        config=Config(s3={"addressing_style": "path"}))
+
+
+def stored_keys(sb: Sandbox, bucket: str) -> dict[str, str]:
+    s3 = store_client(sb)
+    try:
+        contents = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    except s3.exceptions.NoSuchBucket:
+        return {}
+    return {o["Key"]: o["ETag"].strip('"') for o in contents}
+
+
+def test_upload_sends_parts_then_manifest_with_acl_and_md5(cloud_box: Sandbox, tmp_path: Path):
+    made = make_bundle(cloud_box, tmp_path)
+    events: list[Event] = []
+    result = upload_bundle(made.manifest, "windows/xp", make_cloud(cloud_box), events.append,
+                           policy=FAST)
+    assert result.location == "windows/xp/sample.img.manifest.xml"
+    parts = made.bundle.manifest.parts
+    assert result.parts_sent == len(parts) > 10
+    puts = object_puts(cloud_box.proxy.log, "windows")
+    assert len(puts) == len(parts) + 1
+    for put in puts:
+        assert put.path.startswith("/services/objectstorage/windows/xp/")
+        assert put.headers["x-amz-acl"] == "aws-exec-read"
+        assert "content-md5" in put.headers
+        assert put.status == 200
+    assert puts[-1].key == "windows/xp/sample.img.manifest.xml"
+    # The bucket was created through the Eucalyptus path, path-style.
+    assert any(e.method == "PUT" and e.path == "/services/objectstorage/windows"
+               for e in cloud_box.proxy.log)
+    progress = [e for e in events if isinstance(e, StepProgress) and e.parts_total]
+    assert progress[-1].parts_done == progress[-1].parts_total == len(parts)
+    assert progress[-1].done == progress[-1].total
+
+
+def test_store_holds_the_bundle_and_it_unbundles(cloud_box: Sandbox, tmp_path: Path):
+    made = make_bundle(cloud_box, tmp_path / "local", name="disk.img")
+    upload_bundle(made.manifest, "images", make_cloud(cloud_box), policy=FAST)
+    s3 = store_client(cloud_box)
+    fetched = tmp_path / "fetched"
+    fetched.mkdir()
+    local_folder = made.manifest.parent
+    for name in [p.filename for p in made.bundle.manifest.parts] + [made.manifest.name]:
+        data = s3.get_object(Bucket="images", Key=name)["Body"].read()
+        assert data == (local_folder / name).read_bytes(), name
+        (fetched / name).write_bytes(data)
+    out = tmp_path / "out"
+    out.mkdir()
+    unbundle(fetched / made.manifest.name, cloud_box.private_key, destination=out)
+    assert (out / "disk.img").read_bytes() == made.image.read_bytes()
+
+
+def test_503s_and_dropped_connections_are_retried(cloud_box: Sandbox, tmp_path: Path):
+    made = make_bundle(cloud_box, tmp_path)
+    proxy = cloud_box.proxy
+    proxy.inject("503", lambda m, p: m == "PUT" and p.endswith(".part.03"), times=2)
+    proxy.inject("drop", lambda m, p: m == "PUT" and p.endswith(".part.07"), times=2)
+    proxy.inject("503", lambda m, p: m == "PUT" and p.endswith(".manifest.xml"), times=1)
+    proxy.inject("drop", lambda m, p: m == "GET" and "list-type" in p, times=1)
+    events: list[Event] = []
+    result = upload_bundle(made.manifest, "retry-bucket", make_cloud(cloud_box),
+                           events.append, policy=FAST)
+    assert result.parts_sent == len(made.bundle.manifest.parts)
+    log = proxy.log
+    assert [e.status for e in log if e.path.endswith(".part.03")] == [503, 503, 200]
+    assert [e.status for e in log if e.path.endswith(".part.07")] == [0, 0, 200]
+    assert [e.status for e in log if e.path.endswith(".manifest.xml")] == [503, 200]
+    retries = [e.text for e in events if isinstance(e, LogLine) and "trying again" in e.text]
+    assert len(retries) == 6
+    stored = stored_keys(cloud_box, "retry-bucket")
+    for part in made.bundle.manifest.parts:
+        local = (made.manifest.parent / part.filename).read_bytes()
+        assert stored[part.filename] == hashlib.md5(local).hexdigest()
+
+
+def test_persistent_failure_gives_up_without_the_manifest(cloud_box: Sandbox, tmp_path: Path):
+    made = make_bundle(cloud_box, tmp_path)
+    cloud_box.proxy.inject("503", lambda m, p: m == "PUT" and p.endswith(".part.02"), times=99)
+    with pytest.raises(WizardError) as info:
+        upload_bundle(made.manifest, "broken", make_cloud(cloud_box), policy=FAST)
+    text = info.value.one_line()
+    assert "sample.img.part.02" in text and "503" in text
+    assert "sample.img.manifest.xml" not in stored_keys(cloud_box, "broken")
+    assert len([e for e in cloud_box.proxy.log if e.path.endswith(".part.02")]) == FAST.attempts
+
+
+def test_cancel_half_way_then_resume_sends_only_what_is_missing(cloud_box: Sandbox,
+                                                                tmp_path: Path):
+    made = make_bundle(cloud_box, tmp_path)
+    total = len(made.bundle.manifest.parts)
+    cancel = CancelFlag()
+    proxy = cloud_box.proxy
+    proxy.inject("delay", lambda m, p: m == "PUT" and ".part." in p, times=999, seconds=0.05)
+
+    def operator() -> None:  # presses Cancel once five parts are stored
+        while len([e for e in object_puts(proxy.log, "resume") if e.status == 200]) < 5:
+            time.sleep(0.005)
+        cancel.cancel()
+
+    watcher = threading.Thread(target=operator, daemon=True)
+    watcher.start()
+    with pytest.raises(Cancelled):
+        upload_bundle(made.manifest, "resume", make_cloud(cloud_box), cancel=cancel,
+                      concurrency=2, policy=FAST)
+    watcher.join(timeout=10)
+    stored = stored_keys(cloud_box, "resume")
+    assert "sample.img.manifest.xml" not in stored
+    assert 5 <= len(stored) < total
+    cloud_box.proxy.clear()
+    result = upload_bundle(made.manifest, "resume", make_cloud(cloud_box), policy=FAST)
+    puts = object_puts(cloud_box.proxy.log, "resume")
+    assert result.parts_skipped == len(stored)
+    assert len(puts) == total - len(stored) + 1
+    assert not {p.key.split("/", 1)[1] for p in puts} & set(stored)
+    assert puts[-1].key == "resume/sample.img.manifest.xml"
+    # A third run sends nothing at all.
+    cloud_box.proxy.clear()
+    again = upload_bundle(made.manifest, "resume", make_cloud(cloud_box), policy=FAST)
+    assert (again.parts_sent, again.manifest_sent) == (0, False)
+    assert object_puts(cloud_box.proxy.log, "resume") == []
+
+
+def test_killed_cli_upload_resumes_with_only_the_missing_parts(cloud_box: Sandbox,
+                                                               tmp_path: Path):
+    made = make_bundle(cloud_box, tmp_path)
+    total = len(made.bundle.manifest.parts)
+    proxy = cloud_box.proxy
+    # Slow every part down so the process is surely mid-way when it is killed.
+    proxy.inject("delay", lambda m, p: m == "PUT" and ".part." in p, times=999, seconds=0.15)
+    args = [PYTHON, "-m", "wizard", "upload", "--eucarc", str(cloud_box.eucarc),
+            "-b", "killed/xp", "-m", str(made.manifest), "--concurrency", "1"]
+    child = subprocess.Popen(args, env=cli_env(cloud_box), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while len([e for e in object_puts(proxy.log, "killed") if e.status == 200]) < 5:
+        assert time.monotonic() < deadline, "the upload did not start"
+        assert child.poll() is None, child.communicate()
+        time.sleep(0.02)
+    child.send_signal(signal.SIGKILL)
+    child.communicate(timeout=30)
+    assert proxy.wait_idle()  # a part on its way when the client died may still land
+    stored = stored_keys(cloud_box, "killed")
+    assert "xp/sample.img.manifest.xml" not in stored
+    assert 5 <= len(stored) < total
+    proxy.clear()
+    done = subprocess.run(args, env=cli_env(cloud_box), capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "Uploaded killed/xp/sample.img.manifest.xml"
+    puts = object_puts(proxy.log, "killed")
+    assert len(puts) == total - len(stored) + 1
+    assert puts[-1].key.endswith(".manifest.xml")
+    assert "already in the store" in done.stderr
+
+
+def test_a_stale_manifest_is_removed_before_parts_change(cloud_box: Sandbox, tmp_path: Path):
+    first = make_bundle(cloud_box, tmp_path / "one")
+    upload_bundle(first.manifest, "stale", make_cloud(cloud_box), policy=FAST)
+    second = make_bundle(cloud_box, tmp_path / "two")  # same name, new key: all parts differ
+    cloud_box.proxy.clear()
+    upload_bundle(second.manifest, "stale", make_cloud(cloud_box), policy=FAST)
+    log = cloud_box.proxy.log
+    deletes = [i for i, e in enumerate(log) if e.method == "DELETE"]
+    first_part = next(i for i, e in enumerate(log) if e.method == "PUT" and ".part." in e.path)
+    assert deletes and deletes[0] < first_part
+    assert log[deletes[0]].key == "stale/sample.img.manifest.xml"
+    data = store_client(cloud_box).get_object(Bucket="stale", Key="sample.img.manifest.xml")
+    assert data["Body"].read() == second.manifest.read_bytes()
+
+
+def test_corrupt_or_missing_part_stops_before_the_first_byte(cloud_box: Sandbox,
+                                                             tmp_path: Path):
+    made = make_bundle(cloud_box, tmp_path)
+    part = made.manifest.parent / made.bundle.manifest.parts[4].filename
+    data = bytearray(part.read_bytes())
+    data[100] ^= 1
+    part.write_bytes(bytes(data))
+    with pytest.raises(WizardError, match=r"part sample\.img\.part\.04 is damaged"):
+        upload_bundle(made.manifest, "never", make_cloud(cloud_box), policy=FAST)
+    part.unlink()
+    with pytest.raises(WizardError, match=r"part sample\.img\.part\.04 .* is missing"):
+        upload_bundle(made.manifest, "never", make_cloud(cloud_box), policy=FAST)
+    assert cloud_box.proxy.log == []
+
+
+def test_bucket_of_another_account_is_refused(cloud_box: Sandbox, tmp_path: Path):
+    # A second account, as moto makes one: credentials of a role in account 111111111111.
+    upstream = f"http://127.0.0.1:{cloud_box.proxy.upstream_port}"
+    sts = boto3.client("sts", endpoint_url=upstream, region_name="us-east-1",
+                       aws_access_key_id="AKIDOTHER", aws_secret_access_key="x" * 20)
+    role = sts.assume_role(RoleArn="arn:aws:iam::111111111111:role/other",
+                           RoleSessionName="other-account")["Credentials"]
+    other = boto3.client("s3", endpoint_url=cloud_box.s3_url, region_name="us-east-1",
+                         aws_access_key_id=role["AccessKeyId"],
+                         aws_secret_access_key=role["SecretAccessKey"],
+                         aws_session_token=role["SessionToken"],
+                         config=Config(s3={"addressing_style": "path"}))
+    other.create_bucket(Bucket="someone-elses")
+    made = make_bundle(cloud_box, tmp_path)
+    cloud_box.proxy.clear()
+    with pytest.raises(WizardError) as info:
+        upload_bundle(made.manifest, "someone-elses", make_cloud(cloud_box), policy=FAST)
+    assert "belongs to another account" in info.value.message
+    assert info.value.fix and "-b" in info.value.fix
+    assert object_puts(cloud_box.proxy.log, "someone-elses") == []
+
+
+def test_walrus_prefix_warns_and_speaks_sigv2(cloud_box: Sandbox, tmp_path: Path):
+    made = make_bundle(cloud_box, tmp_path, size=3 * 64 * 1024)
+    walrus = cloud_box.s3_url.replace("/services/objectstorage", "/services/Walrus")
+    from wizard.cloud.endpoints import cloud_from_credentials
+    from wizard.credentials import load_credentials
+
+    creds = load_credentials({"s3_url": walrus}, environ={}, eucarc=cloud_box.eucarc,
+                             ini_paths=[])
+    cloud = cloud_from_credentials(creds, services=("s3",))
+    events: list[Event] = []
+    upload_bundle(made.manifest, "old-cloud/win", cloud, events.append, policy=FAST)
+    warnings = [e.text for e in events if isinstance(e, StepWarning)]
+    assert any("Walrus" in w and "prefix" in w for w in warnings)
+    puts = object_puts(cloud_box.proxy.log, "old-cloud")
+    assert puts and all(p.path.startswith("/services/Walrus/old-cloud/win/") for p in puts)
+    assert all(p.headers["authorization"].startswith("AWS ") for p in puts)
+
+
+def test_sigv4_on_request(cloud_box: Sandbox, tmp_path: Path):
+    made = make_bundle(cloud_box, tmp_path, size=2 * 64 * 1024)
+    upload_bundle(made.manifest, "v4-bucket", make_cloud(cloud_box, sigv=4), policy=FAST)
+    puts = object_puts(cloud_box.proxy.log, "v4-bucket")
+    assert puts and all(p.headers["authorization"].startswith("AWS4-HMAC-SHA256") for p in puts)
+    # No aws-chunked bodies or trailing checksums: Walrus/objectstorage do not know them.
+    assert all("aws-chunked" not in p.headers.get("content-encoding", "") for p in puts)
+    assert all(not any(h.startswith("x-amz-checksum") for h in p.headers) for p in puts)
+
+
+@pytest.mark.parametrize("text", ["ab", "Bad_Bucket!", "-lead", "a..b", "192.168.1.1",
+                                  "ok-bucket/../x"])
+def test_bad_destinations(text: str):
+    with pytest.raises(WizardError):
+        parse_destination(text)
+
+
+def test_destination_with_prefix():
+    dest = parse_destination("images/xp/sp3/")
+    assert (dest.bucket, dest.prefix) == ("images", "xp/sp3")
+    assert dest.location("a.manifest.xml") == "images/xp/sp3/a.manifest.xml"
