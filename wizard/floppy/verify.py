@@ -263,18 +263,17 @@ class _Verifier:
 
     def check_files(self) -> list[Check]:
         checks: list[Check] = []
+        volume = self.volume
         for name in REQUIRED_FILES:
             title = name
-            if self.volume is None:
+            if volume is None:
                 checks.append(_skip(f"file:{name}", title,
                                     "the FAT file system cannot be read"))
                 continue
-            checks.append(self._file_check(name, title))
+            checks.append(self._file_check(volume, name, title))
         return checks
 
-    def _file_check(self, name: str, title: str) -> Check:
-        volume = self.volume
-        assert volume is not None
+    def _file_check(self, volume: Fat12Volume, name: str, title: str) -> Check:
         key = f"file:{name}"
         copy_fix = (f"in Windows: attrib -h -s -r C:\\{name}, then copy C:\\{name} A:\\")
         entry = volume.find(name)
@@ -307,7 +306,8 @@ class _Verifier:
                           "copy C:\\BOOT.INI from the Windows VM again (edit it with "
                           "Notepad, saved as ANSI, if the Windows copy has the same fault)")]
         path = ini.boot_path
-        assert path is not None  # a BOOT.INI without problems has a default
+        if path is None:  # not reached: a BOOT.INI without problems has a default
+            return [Check("boot-ini", title, Result.PASS, "no problems found")]
         detail = f"NTLDR starts Windows from {path.text}"
         note: str | None = None
         if path.kind == "multi":
@@ -317,14 +317,14 @@ class _Verifier:
 
     def check_ntbootdd(self) -> list[Check]:
         title = NTBOOTDD
-        ini = self.boot_ini
-        if ini is None or self.volume is None:
+        ini, volume = self.boot_ini, self.volume
+        if ini is None or volume is None:
             return [_skip("ntbootdd", title, "BOOT.INI could not be read from the floppy")]
         if ini.boot_path is None and not ini.needs_ntbootdd:
             return [_skip("ntbootdd", title, "BOOT.INI names no ARC path to go by")]
         if not ini.needs_ntbootdd:
             extra = ""
-            if self.volume.find(NTBOOTDD) is not None:
+            if volume.find(NTBOOTDD) is not None:
                 extra = f" ({NTBOOTDD} is there anyway: harmless)"
             return [Check("ntbootdd", title, Result.PASS,
                           "not needed: BOOT.INI uses no scsi(...) or signature(...) path"
@@ -333,7 +333,7 @@ class _Verifier:
         if ini.default is not None and ini.default.needs_ntbootdd:
             users.insert(0, ini.default.text)
         why = f"BOOT.INI uses {users[0]}, so NTLDR loads the SCSI driver {NTBOOTDD}"
-        check = self._file_check(NTBOOTDD, title)
+        check = self._file_check(volume, NTBOOTDD, title)
         if check.passed:
             return [Check("ntbootdd", title, Result.PASS, f"needed and present "
                           f"({check.detail})", note=check.note)]
