@@ -43,7 +43,9 @@ def inspect_disk(path: Path, recipe: str = "memdisk") -> DiskReport:
     """Inspect the disk image at ``path`` for ``recipe`` (memdisk or native).
 
     Raises WizardError only when the file cannot be opened at all; every
-    finding about its contents is in the report.
+    finding about its contents is in the report. The report's ``size`` is
+    the size of the disk inside: the file's size for raw, the virtual size
+    (what conversion writes) for the other formats.
     """
     if recipe not in RECIPES:
         raise ValueError(f"unknown recipe {recipe!r}")

@@ -18,6 +18,7 @@ import humanize
 
 from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag, Sink, discard
+from wizard.core.logs import get_logger
 from wizard.credentials import FIELD_TITLES, Credentials, load_credentials
 from wizard.disk.convert import convert_to_raw
 from wizard.disk.formats import RAW, describe_format
@@ -33,6 +34,8 @@ from wizard.prerequisites.certs import (
 from wizard.prerequisites.distro import Distro, current_distro
 from wizard.prerequisites.endpoints import probe_endpoint
 from wizard.prerequisites.tools import find_c_compiler, find_tool
+
+log = get_logger(__name__)
 
 RECIPES = ("memdisk", "native")
 
@@ -113,6 +116,9 @@ def run_checks(
     results.append(check_free_space(folder, report))
     if report is not None:
         results += disk_rows(report, convert_to)
+    for result in results:
+        # Values are already masked (secrets) or paths: safe for the log file.
+        log.info("check %s: %s (%s)", result.name, result.status, result.value)
     return results
 
 
