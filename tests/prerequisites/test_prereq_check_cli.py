@@ -98,3 +98,17 @@ def test_native_recipe_on_the_command_line(tmp_path: Path) -> None:
     result = run_check("--recipe", "native", "--work-dir", str(tmp_path), home=tmp_path)
     assert "Prerequisites of the native recipe" in result.stdout
     assert "-      memdisk" in result.stdout or "ok     memdisk" in result.stdout
+
+
+def test_url_flags_override_the_eucarc(tmp_path: Path, url: str) -> None:
+    from tests.prerequisites.servers import closed_port
+
+    eucarc = make_kit(tmp_path / "creds", url, url)
+    dead = f"http://127.0.0.1:{closed_port()}/services/compute"
+    result = run_check("--eucarc", str(eucarc), "-U", dead, "--s3-url", url,
+                       "--work-dir", str(tmp_path), "--timeout", "1", home=tmp_path)
+    assert result.returncode == 1
+    assert f"{dead} (from --url flag)" in result.stdout
+    assert f"{url} (from --s3-url flag)" in result.stdout
+    assert "FAIL   EC2 endpoint" in result.stdout
+    assert "ok     S3 endpoint" in result.stdout

@@ -16,6 +16,8 @@ from typing import TextIO
 from wizard.cli.progress import ConsoleProgress
 from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag
+from wizard.credentials import Credentials
+from wizard.credentials.options import add_cloud_options, credentials_from_args
 from wizard.prerequisites.checks import RECIPES, CheckResult, all_needed_ok, run_checks
 from wizard.prerequisites.distro import current_distro
 
@@ -31,10 +33,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "exact fix for this distribution. Exit status 0 when everything the recipe needs "
         "is there, 1 otherwise.",
     )
-    parser.add_argument("--eucarc", type=Path, metavar="FILE",
-                        help="read credentials from this eucarc (read as data, never run)")
-    parser.add_argument("--region", metavar="[USER@]REGION",
-                        help="region (and user) of the euca2ools ini files to use")
     parser.add_argument("--disk", type=Path, metavar="IMAGE",
                         help="the Windows disk image to inspect (read only, no root needed)")
     parser.add_argument("--recipe", choices=RECIPES, default="memdisk",
@@ -48,17 +46,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         "progress), then check the raw image")
     parser.add_argument("--timeout", type=float, default=3.0, metavar="S",
                         help="seconds to wait for each endpoint (default 3)")
+    # The same credential flags as upload and register, so that every fix
+    # the credentials rows name works here too; -U is the EC2 URL, as in
+    # register, and --s3-url the other endpoint.
+    add_cloud_options(parser, "ec2_url")
+    parser.add_argument("--s3-url", metavar="URL",
+                        help="the S3 (object storage) endpoint, path included")
     parser.set_defaults(handler=_check)
-
-
-def _split_region(text: str | None) -> tuple[str | None, str | None]:
-    """``USER@REGION`` -> (region, user), as euca2ools 3 reads --region."""
-    if not text:
-        return None, None
-    if "@" in text:
-        user, region = text.split("@", 1)
-        return region or None, user or None
-    return text, None
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -67,11 +61,12 @@ def _check(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         raise WizardError("--timeout must be a positive number of seconds",
                           "give e.g. --timeout 3")
-    region, user = _split_region(args.region)
+    def load() -> Credentials:
+        return credentials_from_args(args, extra_flags={"s3_url": ("--s3-url", args.s3_url)})
+
     results = run_checks(
-        args.recipe, eucarc=args.eucarc, disk=args.disk, work_dir=args.work_dir,
-        convert_to=args.convert_to, region=region, user=user, timeout=args.timeout,
-        sink=ConsoleProgress(), cancel=CancelFlag(),
+        args.recipe, disk=args.disk, work_dir=args.work_dir, convert_to=args.convert_to,
+        timeout=args.timeout, sink=ConsoleProgress(), cancel=CancelFlag(), load=load,
     )
     print_table(results, args.recipe)
     return 0 if all_needed_ok(results) else 1

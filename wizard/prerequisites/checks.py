@@ -10,7 +10,7 @@ the recipe needs being ``ok`` is what ``check`` exits 0 on.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,12 +91,15 @@ def run_checks(
     path: str | None = None,
     sink: Sink = discard,
     cancel: CancelFlag | None = None,
+    load: Callable[[], Credentials] | None = None,
 ) -> list[CheckResult]:
     """Check everything ``recipe`` needs; one ``CheckResult`` per row.
 
     ``convert_to``: convert a non-raw ``disk`` into this folder first (with
     progress on ``sink``) and inspect the raw result. ``path`` replaces PATH
-    when looking for tools.
+    when looking for tools. ``load`` gathers the credentials when the caller
+    has its own sources (the CLI's flags); otherwise ``eucarc``, ``environ``,
+    ``ini_paths``, ``region`` and ``user`` are handed to ``load_credentials``.
     """
     if recipe not in RECIPES:
         raise WizardError(f"unknown recipe {recipe!r}", "use --recipe memdisk or --recipe native")
@@ -111,7 +114,13 @@ def run_checks(
             report = inspect_disk(raw, recipe)
     results.append(check_qemu_img(report, distro, path))
     results.append(check_ntfs_reader())
-    results += check_credentials(eucarc, environ, ini_paths, region, user, timeout)
+    if load is None:
+        def load() -> Credentials:
+            return load_credentials(
+                {"region": region} if region else {}, environ=environ, eucarc=eucarc,
+                ini_paths=ini_paths, region_name=region, user_name=user,
+            )
+    results += check_credentials(load, timeout)
     folder = convert_to or work_dir or _default_work_dir()
     results.append(check_free_space(folder, report))
     if report is not None:
@@ -182,20 +191,11 @@ def check_ntfs_reader() -> CheckResult:
                        needed=False)
 
 
-def check_credentials(
-    eucarc: Path | None = None,
-    environ: Mapping[str, str] | None = None,
-    ini_paths: Sequence[Path] | None = None,
-    region: str | None = None,
-    user: str | None = None,
-    timeout: float = 3.0,
-) -> list[CheckResult]:
+def check_credentials(load: Callable[[], Credentials],
+                      timeout: float = 3.0) -> list[CheckResult]:
     """Each credential value and its source; certificates; both endpoints."""
     try:
-        creds = load_credentials(
-            {"region": region} if region else {}, environ=environ, eucarc=eucarc,
-            ini_paths=ini_paths, region_name=region, user_name=user,
-        )
+        creds = load()
     except WizardError as exc:
         return [CheckResult("credentials", False, exc.message, exc.fix or _CREDENTIAL_FIX)]
     shown = {name: (value, source) for name, value, source in creds.describe()}
