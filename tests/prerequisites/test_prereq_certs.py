@@ -17,7 +17,7 @@ def test_valid_certificate_and_matching_key(tmp_path: Path) -> None:
     cert = load_certificate(write_cert(key, tmp_path / "cert.pem"))
     assert cert.state() == "valid"
     assert "CN=euca2-admin" in cert.subject
-    assert cert.dates().startswith("valid ")
+    assert cert.dates().startswith("from ")
     assert key_matches(cert, load_private_key(write_key(key, tmp_path / "pk.pem")))
     assert not key_matches(cert, load_private_key(write_key(rsa_key(), tmp_path / "o.pem")))
 

@@ -46,7 +46,7 @@ class CertificateInfo:
         return "valid"
 
     def dates(self) -> str:
-        return (f"valid {self.not_before:%Y-%m-%d} to {self.not_after:%Y-%m-%d}")
+        return f"from {self.not_before:%Y-%m-%d} to {self.not_after:%Y-%m-%d}"
 
 
 def _read(path: Path, what: str) -> bytes:
