@@ -104,7 +104,11 @@ def _plaintext(blocks: Iterator[bytes], key: bytes, iv: bytes) -> Iterator[bytes
         held, data = data[-16:], data[:-16]
         if data:
             yield data
-    held += decryptor.finalize()
+    try:
+        held += decryptor.finalize()
+    except ValueError:
+        # Ciphertext that is not whole 16-byte blocks: a part was cut short.
+        held = b""
     pad = held[-1] if held else 0
     if not 1 <= pad <= 16 or held[-pad:] != bytes([pad]) * pad:
         raise WizardError(
@@ -242,6 +246,10 @@ def unbundle(
         raise WizardError(f"the bundle's data does not inflate ({exc})",
                           "the parts are damaged or the key is wrong: bundle the image again",
                           ) from exc
+    except tarfile.TarError as exc:
+        # The archive ends inside the image, or is garbled after its header.
+        raise WizardError(f"the bundle's archive is damaged ({exc})",
+                          "the parts are damaged or incomplete: bundle the image again") from exc
     finally:
         if tmp_path is not None:
             with contextlib.suppress(FileNotFoundError):
