@@ -190,7 +190,7 @@ def call(
             log.info("%s", note)
             if on_retry is not None:
                 on_retry(note)
-            _sleep(pause, cancel)
+            pause_for(pause, cancel)
 
 
 def _transient_reason(exc: BaseException) -> str:
@@ -199,7 +199,8 @@ def _transient_reason(exc: BaseException) -> str:
     return _short(exc) or type(exc).__name__
 
 
-def _sleep(seconds: float, cancel: CancelFlag | None) -> None:
+def pause_for(seconds: float, cancel: CancelFlag | None) -> None:
+    """Sleep ``seconds``, waking early (with Cancelled) when the flag is set."""
     end = time.monotonic() + seconds
     while True:
         left = end - time.monotonic()

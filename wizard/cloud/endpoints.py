@@ -13,6 +13,7 @@ gives up within about a minute.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,10 +153,15 @@ def cloud_from_credentials(
     *,
     services: tuple[str, ...] = ("s3",),
     sigv: int | None = None,
+    flag_names: Mapping[str, str] | None = None,
 ) -> Cloud:
-    """Check the credentials have what ``services`` need, and describe the endpoints."""
-    access = creds.require("access_key")
-    secret = creds.require("secret_key")
+    """Check the credentials have what ``services`` need, and describe the endpoints.
+
+    ``flag_names`` names the command's flags in errors (e.g. ``{"s3_url": "--s3-url"}``).
+    """
+    flags = dict(flag_names or {})
+    access = creds.require("access_key", flags.get("access_key"))
+    secret = creds.require("secret_key", flags.get("secret_key"))
     region = creds.get("region") or DEFAULT_REGION
     warnings: list[str] = []
     verify: bool | str = True
@@ -172,7 +178,7 @@ def cloud_from_credentials(
     endpoints: dict[str, Endpoint] = {}
     for service in services:
         name = "s3_url" if service == "s3" else "ec2_url"
-        item = creds.require(name)
+        item = creds.require(name, flags.get(name))
         url = _check_url(name, item.value, item.source)
         chosen = sigv if sigv is not None else default_sigv(url)
         endpoints[service] = Endpoint(service, url, item.source, chosen, region, verify)

@@ -24,6 +24,7 @@ from wizard.cloud.calls import (
     error_code,
     explain,
     is_transient,
+    pause_for,
 )
 from wizard.cloud.endpoints import Cloud
 from wizard.core.errors import WizardError
@@ -210,6 +211,7 @@ def register_image(
                 # The cloud may have registered it before failing to answer:
                 # look again before trying again, never register twice.
                 log.info("registering failed (%s); checking before trying again", exc)
+                pause_for(policy.delay(attempts), cancel)
                 continue
             raise _register_error(exc, cloud, req) from exc
     image_id = str(answer["ImageId"])

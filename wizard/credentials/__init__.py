@@ -122,12 +122,15 @@ class Credentials:
         item: Value | None = getattr(self, name)
         return item.value if item is not None else None
 
-    def require(self, name: str) -> Value:
-        """The value of ``name``; a WizardError naming every way to set it if missing."""
+    def require(self, name: str, flag: str | None = None) -> Value:
+        """The value of ``name``; a WizardError naming every way to set it if missing.
+
+        ``flag`` is the command's own flag for it, when not the usual one.
+        """
         item: Value | None = getattr(self, name)
         if item is not None:
             return item
-        raise WizardError(f"no {FIELD_TITLES[name]} is set", _how_to_set(name))
+        raise WizardError(f"no {FIELD_TITLES[name]} is set", _how_to_set(name, flag))
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(name, value shown to the operator, source) for every field; secrets masked."""
@@ -152,8 +155,8 @@ class Credentials:
         return f"Credentials({shown})"
 
 
-def _how_to_set(name: str) -> str:
-    ways = [f"give {FLAG_NAMES[name]}"]
+def _how_to_set(name: str, flag: str | None = None) -> str:
+    ways = [f"give {flag or FLAG_NAMES[name]}"]
     env = ENV_NAMES[name]
     if env:
         ways.append("set " + " or ".join(env) + " in the environment or in the eucarc "

@@ -96,4 +96,6 @@ def cloud_from_args(args: argparse.Namespace, services: tuple[str, ...],
 
     creds = credentials_from_args(args, environ, extra_flags)
     sigv = int(args.sigv) if getattr(args, "sigv", None) else None
-    return cloud_from_credentials(creds, services=services, sigv=sigv)
+    names = {getattr(args, "url_field", "s3_url"): "-U/--url"}
+    names.update({field_name: flag for field_name, (flag, _) in (extra_flags or {}).items()})
+    return cloud_from_credentials(creds, services=services, sigv=sigv, flag_names=names)
