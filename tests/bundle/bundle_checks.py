@@ -189,3 +189,33 @@ class CliResult:
         last = self.out.strip().splitlines()[-1]
         assert last.startswith("Wrote manifest "), self.out
         return Path(last.split()[-1])
+
+
+def extract_with_os_tools(manifest: Path, key: Path, work: Path, wrapping: str = "user") -> Path:
+    """Decrypt, inflate and untar a bundle with openssl, gzip and tar; checks the
+    digest on the way; returns the one extracted file. ``wrapping`` is "user"
+    or "ec2": whose copy of the AES key ``key`` opens."""
+    raw = manifest.read_bytes()
+    prefix = wrapping
+    aes_key = unwrap(text_of(raw, f"{prefix}_encrypted_key"), key)
+    aes_iv = unwrap(text_of(raw, f"{prefix}_encrypted_iv"), key)
+    parts = [manifest.parent / name for _, name, _ in part_entries(raw)]
+    work.mkdir(parents=True, exist_ok=True)
+    gz = decrypt_parts(parts, aes_key, aes_iv, work / "bundle.tar.gz")
+    run(["gzip", "-t", str(gz)])
+    digest, _ = gunzip_sha1(gz)
+    assert digest == image_digest(raw)
+    out = work / "extracted"
+    out.mkdir()
+    with open(gz, "rb") as source:
+        gunzip = subprocess.Popen(["gzip", "-dc"], stdin=source, stdout=subprocess.PIPE)
+        untar = subprocess.run(["tar", "-xf", "-", "-C", str(out)], stdin=gunzip.stdout,
+                               capture_output=True, timeout=120, check=False)
+        assert gunzip.stdout is not None
+        gunzip.stdout.close()
+        assert gunzip.wait(timeout=120) == 0
+    assert untar.returncode == 0, untar.stderr
+    files = list(out.iterdir())
+    assert len(files) == 1, files
+    gz.unlink()
+    return files[0]
