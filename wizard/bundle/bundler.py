@@ -262,6 +262,8 @@ def bundle_image(
     created = _first_missing(destination)
     try:
         destination.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        pass  # a file of that name: said below in the operator's words
     except OSError as exc:
         if created is not None:
             shutil.rmtree(created, ignore_errors=True)
