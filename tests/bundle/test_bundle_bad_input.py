@@ -307,3 +307,15 @@ def test_running_out_of_space_removes_the_partial_bundle(
     assert isinstance(caught.value.__cause__, OSError)
     assert caught.value.__cause__.errno == errno.ENOSPC
     assert os.listdir(fs) == ["filler"]
+
+
+def test_destination_that_is_a_file(cli: Cli, key_flags: tuple[str, ...], image: Path,
+                                    tmp_path: Path) -> None:
+    dest = tmp_path / "taken"
+    dest.write_text("a file\n")
+    result = cli("bundle", "-i", image, "-d", dest, *key_flags)
+    assert result.code == 1
+    assert_one_error_line(result.err, "taken", "not a folder")
+    assert dest.read_text() == "a file\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["taken", "disk.img", "home"])

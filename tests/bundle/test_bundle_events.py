@@ -8,12 +8,16 @@ blocks, and a cancelled bundle leaves nothing that could pass for a bundle.
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.bundle.bundle_checks import MadeBundle
-from tests.bundle.conftest import ACCOUNT
+from tests.bundle.bundle_checks import CREDENTIAL_VARS, ROOT, MadeBundle
+from tests.bundle.conftest import ACCOUNT, KeyFiles
 from wizard.bundle.bundler import BundleRequest, bundle_image
 from wizard.bundle.keys import BundleKeys
 from wizard.core.errors import Cancelled, WizardError
@@ -106,3 +110,28 @@ def test_cancel_before_start_writes_nothing(bundle_keys: BundleKeys, medium_imag
                      events.append, flag)
     assert not (tmp_path / "out").exists()
     assert not any(isinstance(e, StepFinished) for e in events)
+
+
+def test_ctrl_c_in_the_cli_removes_the_partial_bundle(big_image: Path, key_files: KeyFiles,
+                                                      tmp_path: Path) -> None:
+    """SIGINT while parts are being written: exit 130, one line, no parts left."""
+    dest = tmp_path / "out"
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARS}
+    env.update(PYTHONPATH=str(ROOT), HOME=str(home))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wizard", "bundle", "-i", str(big_image), "-d", str(dest),
+         "-c", str(key_files.user_cert), "-k", str(key_files.user_key), "-u", ACCOUNT,
+         "--ec2cert", str(key_files.cloud_cert)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 30
+    while not list(dest.glob("big.img.part.*")) and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err
+    assert "interrupted" in err
+    assert not dest.exists()
