@@ -7,6 +7,7 @@ image the eki-/eri- ids it was given, after the architecture.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 
 from tests.bundle.bundle_checks import (
     CliResult,
+    MadeBundle,
     assert_one_error_line,
     run_cli,
     signed_bytes,
@@ -22,6 +24,7 @@ from tests.bundle.bundle_checks import (
     verify_signature,
 )
 from tests.bundle.conftest import ACCOUNT, MIB, KeyFiles
+from wizard.cli.progress import ConsoleProgress
 
 Cli = Callable[..., CliResult]
 
@@ -165,3 +168,25 @@ def test_existing_bundle_is_not_overwritten(cli: Cli, key_flags: tuple[str, ...]
     assert again.code == 1
     assert_one_error_line(again.err, "already holds a bundle named memdisk")
     assert {p.name: p.read_bytes() for p in dest.iterdir()} == before
+
+
+@pytest.mark.parametrize("tty", [False, True], ids=["pipe", "terminal"])
+def test_progress_rendering(big_bundle: MadeBundle, tty: bool) -> None:
+    """The bundle's own events drawn as a bar on a terminal, plain lines elsewhere."""
+    stream = io.StringIO()
+    progress = ConsoleProgress(stream, tty=tty)
+    for event in big_bundle.events:
+        progress(event)
+    text = stream.getvalue()
+    if tty:
+        assert "\r\x1b[K" in text
+        assert "[" + "#" * 24 + "] 100%" in text
+        assert text.endswith("\r\x1b[K")  # the bar is cleared when the step finishes
+        assert "\n" not in text
+    else:
+        assert "\r" not in text and "\x1b" not in text
+        lines = text.splitlines()
+        assert lines[0] == "Bundling big.img…"
+        assert all(line.startswith("Bundling big.img: ") for line in lines[1:])
+        assert "100%" in lines[-1]
+        assert len(lines) <= 12

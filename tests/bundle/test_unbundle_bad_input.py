@@ -230,3 +230,10 @@ def test_archive_without_an_image_file(cli: Cli, key_files: KeyFiles, tmp_path: 
     made = build_with_os_tools(tmp_path / "b", folder, key_files)
     result = _unbundle(cli, made.manifest, key_files.user_key, out)
     assert_one_error_line(result.err, "holds no image file")
+
+
+def test_no_key_given(cli: Cli, bundle: Path, out: Path) -> None:
+    result = cli("unbundle", "-m", bundle, "-d", out)
+    assert result.code == 1
+    assert_one_error_line(result.err, "-k/--privatekey", "EC2_PRIVATE_KEY")
+    assert os.listdir(out) == []
