@@ -12,6 +12,7 @@ Runs of zeros are written as holes, so a sparse disk stays sparse.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import tarfile
@@ -250,6 +251,16 @@ def unbundle(
         # The archive ends inside the image, or is garbled after its header.
         raise WizardError(f"the bundle's archive is damaged ({exc})",
                           "the parts are damaged or incomplete: bundle the image again") from exc
+    except OSError as exc:
+        # A full disk or an unwritable destination is the operator's to fix,
+        # not a bug: say so on one line (the partial image is removed below).
+        if exc.errno == errno.ENOSPC:
+            raise WizardError(f"the destination {destination} ran out of space while "
+                              "unbundling; the partial image was removed",
+                              "free some space there or choose another folder with -d") from exc
+        raise WizardError(f"unbundling failed: {exc.strerror or exc} "
+                          f"({exc.filename or destination})",
+                          "check the parts and the destination folder") from exc
     finally:
         if tmp_path is not None:
             with contextlib.suppress(FileNotFoundError):
