@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -216,27 +216,6 @@ def test_unreadable_file(key_files: KeyFiles, image: Path, tmp_path: Path,
 
 
 # --- a destination without room ---------------------------------------------
-
-@pytest.fixture
-def small_fs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
-    """Mount small tmpfs file systems (root only; skipped where mount is refused)."""
-    mounted: list[Path] = []
-
-    def mount(size: str) -> Path:
-        point = tmp_path / f"fs{len(mounted)}"
-        point.mkdir()
-        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755",
-                                 "tmpfs", str(point)], capture_output=True, text=True,
-                                check=False)
-        if result.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here ({result.stderr.strip()})")
-        mounted.append(point)
-        return point
-
-    yield mount
-    for point in mounted:
-        subprocess.run(["umount", "-l", str(point)], check=False)
-
 
 def test_no_room_is_refused_up_front(cli: Cli, key_flags: tuple[str, ...],
                                      small_fs: Callable[[str], Path], tmp_path: Path) -> None:

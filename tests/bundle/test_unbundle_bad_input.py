@@ -237,3 +237,15 @@ def test_no_key_given(cli: Cli, bundle: Path, out: Path) -> None:
     assert result.code == 1
     assert_one_error_line(result.err, "-k/--privatekey", "EC2_PRIVATE_KEY")
     assert os.listdir(out) == []
+
+
+def test_destination_without_room(cli: Cli, disk_bundle: MadeBundle, key_files: KeyFiles,
+                                  small_fs: Callable[[str], Path]) -> None:
+    """The sparse disk holds 8 MiB of data; a 2 MiB file system fills up mid-write."""
+    fs = small_fs("2m")
+    result = cli("unbundle", "-m", disk_bundle.manifest_path, "-k", key_files.user_key,
+                 "-d", fs)
+    assert result.code == 1
+    line = assert_one_error_line(result.err, str(fs), "ran out of space")
+    assert "error: unexpected" not in line
+    assert os.listdir(fs) == []
