@@ -115,6 +115,17 @@ def check_request(req: BundleRequest) -> int:
         raise WizardError(f"cannot read the image {image} (permission denied)",
                           "run as a user who can read it, or fix its permissions")
     size = info.st_size
+    if stat.S_ISBLK(info.st_mode):
+        # A block device (an LVM volume, a loop device) reports st_size 0;
+        # its size is where a seek to the end lands.
+        try:
+            fd = os.open(image, os.O_RDONLY)
+            try:
+                size = os.lseek(fd, 0, os.SEEK_END)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise WizardError(f"cannot read the image {image} ({exc.strerror})", fix) from exc
     if size == 0:
         raise WizardError(f"the image {image} is empty", fix)
     if req.arch not in ARCHITECTURES:
