@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,27 @@ def test_header_of_an_image_over_8_gib(tmp_path: Path) -> None:
     assert fields[:3] == ["-rw-r--r--", "0/0", str(size)], listing
     assert fields[-1] == "windows.raw"
     assert tarstream.stream_size("windows.raw", size) % tarstream.RECORD == 0
+
+
+@pytest.fixture
+def loop_device(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """A loop device over a 3 MiB file (root only; skipped where losetup is refused)."""
+    backing = tmp_path / "volume.img"
+    backing.write_bytes(os.urandom(3 * MIB))
+    result = subprocess.run(["losetup", "-f", "--show", str(backing)], capture_output=True,
+                            text=True, timeout=30, check=False)
+    if result.returncode != 0:
+        pytest.skip(f"cannot set up a loop device here ({result.stderr.strip()})")
+    device = Path(result.stdout.strip())
+    yield device, backing
+    subprocess.run(["losetup", "-d", str(device)], check=False, timeout=30)
+
+
+def test_block_device_as_image(bundle_keys: BundleKeys, key_files: KeyFiles, tmp_path: Path,
+                               loop_device: tuple[Path, Path]) -> None:
+    """An LVM volume or loop device: st_size is 0, the size is the device's."""
+    device, backing = loop_device
+    made = make_bundle(device, tmp_path / "out", bundle_keys, prefix="volume.img")
+    assert made.bundle.manifest.size == 3 * MIB
+    extracted = extract_with_os_tools(made.manifest_path, key_files.user_key, tmp_path / "x")
+    assert extracted.read_bytes() == backing.read_bytes()
