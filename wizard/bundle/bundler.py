@@ -474,6 +474,15 @@ def _stream(
                             f"the image {req.image} grew while it was being bundled",
                             "shut down the VM that uses it and bundle again",
                         )
+                    # Holes are not read (SEEK_DATA), so a short read cannot
+                    # catch a file cut short behind them: past its new end
+                    # SEEK_DATA says "no more data", which looks like a hole.
+                    now = os.fstat(fd)
+                    if stat.S_ISREG(now.st_mode) and now.st_size < size:
+                        raise WizardError(
+                            f"the image {req.image} shrank while it was being bundled",
+                            "shut down the VM that uses it and bundle again",
+                        )
                     pieces = (*pieces, tail)
                 pending.append(
                     (pool.submit(_compress, pieces), hasher.submit(digest.update, pieces), buffer)
