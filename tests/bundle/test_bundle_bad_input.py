@@ -298,3 +298,31 @@ def test_destination_that_is_a_file(cli: Cli, key_flags: tuple[str, ...], image:
     assert dest.read_text() == "a file\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["taken", "disk.img", "home"])
+
+
+@pytest.mark.parametrize(("change", "word"), [
+    ("cut-at-block-edge", "shrank"), ("cut-mid-block", "shrank"), ("append", "grew")])
+def test_image_changing_while_bundled(bundle_keys: BundleKeys, medium_image: Path,
+                                      tmp_path: Path, change: str, word: str) -> None:
+    """A VM still writing to its disk: the bundle is refused and removed."""
+    image = tmp_path / "live.img"
+    shutil.copy(medium_image, image)
+    dest = tmp_path / "out"
+    changed: list[int] = []
+
+    def sink(event: Event) -> None:
+        if isinstance(event, StepProgress) and not changed:
+            changed.append(event.done)
+            if change == "append":
+                with open(image, "ab") as out:
+                    out.write(b"more")
+            else:
+                # Beyond what was read so far (``done`` is the read position).
+                cut = event.done + 8 * MIB + (100 if change == "cut-mid-block" else 0)
+                assert cut < medium_image.stat().st_size
+                os.truncate(image, cut)
+
+    with pytest.raises(WizardError, match=f"{word} while it was being bundled"):
+        bundle_image(BundleRequest(image, dest, bundle_keys, ACCOUNT), sink)
+    assert changed
+    assert not dest.exists()
