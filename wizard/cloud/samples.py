@@ -3,9 +3,12 @@
 Both are small generated files, named ``sample-*`` and labelled SAMPLE inside,
 so nobody mistakes them for the real thing:
 
-- ``sample-disk.img``: a raw disk image with an MBR and one NTFS partition
-  (a boot sector only; the file system is empty). Enough for the disk checks
-  and for bundling; it boots nothing.
+- ``sample-disk.img``: an 8 MiB raw disk image with an MBR and one NTFS
+  partition at sector 63 (the XP/2003 layout) whose root holds placeholder
+  NTLDR, NTDETECT.COM, BOOT.INI and NTBOOTDD.SYS. It ships gzipped in
+  ``assets/sandbox/`` (made once by ``build_sample_disk_asset`` with mkntfs
+  and ntfscp, which the operator need not have); without the asset, an MBR
+  and a bare NTFS boot sector are generated instead. It boots nothing.
 - ``sample-floppy.img``: a 1,474,560-byte FAT12 floppy (BUNDLE-FORMAT.md
   section 6) holding placeholder NTLDR, NTDETECT.COM, BOOT.INI and
   NTBOOTDD.SYS, with an NT-style boot sector that names NTLDR. The files are
@@ -14,10 +17,15 @@ so nobody mistakes them for the real thing:
 
 from __future__ import annotations
 
+import gzip
+import shutil
 import struct
+import subprocess
+import tempfile
 from pathlib import Path
 
-from wizard.core.files import write_atomic
+from wizard.core.errors import WizardError
+from wizard.core.files import atomic_writer, write_atomic
 
 SECTOR = 512
 FLOPPY_SECTORS = 2880
@@ -35,19 +43,73 @@ BOOT_INI = (
 ).encode("ascii")
 
 
+ASSET = ("sandbox", "sample-disk.img.gz")
+ASSET_DISK_BYTES = 8 * 1024 * 1024
+
+
 def make_sample_disk(path: Path) -> Path:
-    """A raw disk image: MBR with one NTFS partition (type 0x07), an NTFS boot sector."""
-    total = DISK_BYTES // SECTOR
-    image = bytearray(DISK_BYTES)
+    """The sample disk: from the shipped asset, else a generated MBR + NTFS boot sector."""
+    from wizard.core.assets import asset_path
+
+    try:
+        source = asset_path(*ASSET)
+    except WizardError:
+        return make_bare_sample_disk(path)
+    with gzip.open(source, "rb") as packed, atomic_writer(path) as out:
+        shutil.copyfileobj(packed, out, 1 << 20)
+    return path
+
+
+def _mbr(total_sectors: int) -> bytes:
     mbr = bytearray(SECTOR)
     mbr[0:len(SAMPLE_NOTE)] = SAMPLE_NOTE  # where boot code would be: the label instead
     struct.pack_into("<I", mbr, 440, 0x5A4D504C)  # disk signature
-    size = total - PARTITION_START
     entry = struct.pack("<B3sB3sII", 0x80, b"\x01\x01\x00", 0x07, b"\xfe\xff\xff",
-                        PARTITION_START, size)
+                        PARTITION_START, total_sectors - PARTITION_START)
     mbr[446:462] = entry
     mbr[510:512] = b"\x55\xaa"
-    image[0:SECTOR] = mbr
+    return bytes(mbr)
+
+
+def build_sample_disk_asset(target: Path) -> Path:
+    """Make ``assets/sandbox/sample-disk.img.gz`` (maintainers only: needs mkntfs, ntfscp)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        part = folder / "part.img"
+        total = ASSET_DISK_BYTES // SECTOR
+        with open(part, "wb") as handle:
+            handle.truncate((total - PARTITION_START) * SECTOR)
+        subprocess.run(["mkntfs", "-F", "-q", "-Q", "-L", "SAMPLE", "-s", "512", "-c", "4096",
+                        "-p", str(PARTITION_START), "-H", "255", "-S", "63", str(part)],
+                       check=True, capture_output=True)
+        files = {
+            "NTLDR": SAMPLE_NOTE + b"\r\nplaceholder for NTLDR\r\n",
+            "NTDETECT.COM": SAMPLE_NOTE + b"\r\nplaceholder for NTDETECT.COM\r\n",
+            "BOOT.INI": BOOT_INI,
+            "NTBOOTDD.SYS": SAMPLE_NOTE + b"\r\nplaceholder for NTBOOTDD.SYS\r\n",
+            "SAMPLE.TXT": SAMPLE_NOTE + b"\r\n",
+        }
+        for name, data in files.items():
+            source = folder / name
+            source.write_bytes(data)
+            subprocess.run(["ntfscp", "-f", str(part), str(source), name], check=True,
+                           capture_output=True)
+        # mtime 0: the same inputs give the same asset, byte for byte.
+        with open(target, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9,
+                                                      mtime=0) as out:
+            out.write(_mbr(total))
+            out.write(b"\0" * (PARTITION_START - 1) * SECTOR)
+            with open(part, "rb") as handle:
+                shutil.copyfileobj(handle, out, 1 << 20)
+    return target
+
+
+def make_bare_sample_disk(path: Path) -> Path:
+    """A raw disk image: MBR with one NTFS partition (type 0x07), an NTFS boot sector."""
+    total = DISK_BYTES // SECTOR
+    image = bytearray(DISK_BYTES)
+    size = total - PARTITION_START
+    image[0:SECTOR] = _mbr(total)
     boot = bytearray(SECTOR)
     boot[0:3] = b"\xeb\x52\x90"
     boot[3:11] = b"NTFS    "

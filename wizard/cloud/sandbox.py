@@ -221,9 +221,10 @@ export AWS_DEFAULT_REGION={REGION}
 _SAMPLES_README = """\
 SAMPLE INPUTS made by `euca-windows-wizard sandbox`. They are NOT Windows.
 
-sample-disk.img    a 4 MiB raw disk image: an MBR with one NTFS partition
-                   (boot sector only). Bundles and uploads like a real image;
-                   boots nothing.
+sample-disk.img    an 8 MiB raw disk image: an MBR with one NTFS partition
+                   whose root holds placeholder NTLDR, NTDETECT.COM, BOOT.INI
+                   and NTBOOTDD.SYS. Passes the disk checks, bundles and
+                   uploads like a real image; boots nothing.
 sample-floppy.img  a 1.44 MB FAT12 floppy with placeholder NTLDR,
                    NTDETECT.COM, BOOT.INI and NTBOOTDD.SYS (text, not
                    Microsoft's programs).

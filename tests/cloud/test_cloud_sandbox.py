@@ -1,0 +1,141 @@
+"""The sandbox: a foreground local cloud an operator can try the recipe against by hand."""
+
+from __future__ import annotations
+
+import os
+import select
+import shlex
+import signal
+import stat
+import struct
+import subprocess
+import time
+from pathlib import Path
+
+from tests.cloud.conftest import PYTHON, ROOT, cli_env
+from wizard.cloud.samples import make_bare_sample_disk, make_sample_disk, make_sample_floppy
+from wizard.cloud.sandbox import Sandbox
+from wizard.credentials import load_credentials
+from wizard.disk.inspect import inspect_disk
+from wizard.floppy.verify import verify_floppy
+
+
+def read_until(child: subprocess.Popen[str], marker: str, timeout: float = 60) -> list[str]:
+    assert child.stdout is not None
+    lines: list[str] = []
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        ready, _, _ = select.select([child.stdout], [], [], 0.2)
+        if ready:
+            line = child.stdout.readline()
+            if not line:
+                break
+            lines.append(line.rstrip("\n"))
+            if marker in line:
+                return lines
+    err = child.stderr.read() if child.stderr else ""
+    raise AssertionError(f"no {marker!r} in {lines}; stderr: {err}")
+
+
+def test_sandbox_command_serves_until_ctrl_c_and_the_printed_recipe_works(tmp_path: Path):
+    folder = tmp_path / "box"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EC2_", "AWS_", "S3_"))}
+    env.update(PYTHONPATH=str(ROOT), HOME=str(tmp_path / "home"))
+    child = subprocess.Popen([PYTHON, "-m", "wizard", "sandbox", "--dir", str(folder)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = read_until(child, "Serving until Ctrl+C")
+        text = "\n".join(lines)
+        assert str(folder) in text and str(folder / "eucarc") in text
+        assert "SAMPLE disk:" in text and "(a sample, not Windows)" in text
+        assert "/services/objectstorage" in text and "/services/compute" in text
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        assert stat.S_IMODE((folder / "eucarc").stat().st_mode) == 0o600
+        assert stat.S_IMODE((folder / "euca2-sandbox-pk.pem").stat().st_mode) == 0o600
+        creds = load_credentials(environ={}, eucarc=folder / "eucarc", ini_paths=[])
+        assert creds.get("user") == "123456789012"
+        assert (creds.get("s3_url") or "").startswith("http://127.0.0.1:")
+        # Run the example commands exactly as printed: bundle, upload, register.
+        commands = [line.strip() for line in lines if line.strip().startswith("euca-windows-")]
+        assert [c.split()[1] for c in commands] == ["bundle", "upload", "register"]
+        outputs = []
+        for command in commands:
+            args = shlex.split(command)[1:]
+            result = subprocess.run([PYTHON, "-m", "wizard", *args], env=env,
+                                    capture_output=True, text=True, timeout=120)
+            assert result.returncode == 0, (command, result.stderr)
+            outputs.append(result.stdout)
+        assert outputs[1].splitlines()[-1] == \
+            "Uploaded sandbox-images/sample-disk.img.manifest.xml"
+        assert outputs[2].splitlines()[-1].startswith("IMAGE\tami-")
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=20)
+        assert child.returncode == 0, err
+        assert "Stopping the sandbox cloud" in err
+        assert "Traceback" not in err
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+
+
+def test_sandbox_without_moto_says_what_to_install(tmp_path: Path, sandbox: Sandbox):
+    blocker = (
+        "import sys, importlib.abc\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'moto' or name.startswith('moto.'):\n"
+        "            raise ImportError('No module named ' + repr(name))\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from wizard.cli.main import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    result = subprocess.run([PYTHON, "-c", blocker, "sandbox", "--dir", str(tmp_path / "x")],
+                            env=cli_env(sandbox), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "euca-windows-wizard: error: the sandbox needs moto's server, which is not installed. "
+        "Fix: pip install 'euca-windows-wizard[sandbox]'."
+    ]
+
+
+def test_sandbox_folder_is_complete(sandbox: Sandbox):
+    folder = sandbox.folder
+    for name in ("eucarc", "cloud-cert.pem", "euca2-sandbox-cert.pem", "euca2-sandbox-pk.pem",
+                 "sample-disk.img", "sample-floppy.img", "SAMPLES-README.txt"):
+        assert (folder / name).is_file(), name
+    rc = (folder / "eucarc").read_text()
+    assert "SANDBOX" in rc and "EUCA_KEY_DIR=$(cd $(dirname" in rc
+
+
+def test_sample_disk_passes_the_disk_checks(tmp_path: Path):
+    report = inspect_disk(make_sample_disk(tmp_path / "sample-disk.img"))
+    assert report.problems == ()
+    assert report.partitions[0].type_id == 7
+    assert set(report.boot_files) == {"NTLDR", "NTDETECT.COM", "BOOT.INI", "NTBOOTDD.SYS"}
+    assert "SAMPLE" in (report.boot_ini_text or "")
+
+
+def test_bare_sample_disk_has_mbr_and_ntfs_boot_sector(tmp_path: Path):
+    data = make_bare_sample_disk(tmp_path / "bare.img").read_bytes()
+    assert data[510:512] == b"\x55\xaa"
+    kind, start = struct.unpack_from("<4xB3xI", data, 446)
+    assert (kind, start) == (0x07, 63)
+    assert data[start * 512 + 3:start * 512 + 11] == b"NTFS    "
+    assert b"SAMPLE" in data[:512]
+
+
+def test_sample_floppy_passes_the_floppy_checks_and_mtools_reads_it(tmp_path: Path):
+    floppy = make_sample_floppy(tmp_path / "sample-floppy.img")
+    assert floppy.stat().st_size == 1_474_560
+    report = verify_floppy(floppy)
+    failed = [c for c in report.checks if c.result.value != "pass"]
+    assert failed == []
+    listing = subprocess.run(["mdir", "-a", "-b", "-i", str(floppy), "::"], capture_output=True,
+                             text=True, check=True).stdout
+    for name in ("NTLDR", "NTDETECT.COM", "BOOT.INI", "NTBOOTDD.SYS"):
+        assert f"::/{name}" in listing
+    boot_ini = subprocess.run(["mtype", "-i", str(floppy), "::BOOT.INI"], capture_output=True,
+                              check=True).stdout
+    assert b"SAMPLE Windows (not bootable)" in boot_ini
