@@ -191,5 +191,85 @@ def test_links_inside_the_tree_are_fine(tmp_path: Path) -> None:
 def test_not_a_tarball(tmp_path: Path) -> None:
     bogus = tmp_path / "syslinux.tar.gz"
     bogus.write_text("not a tarball\n")
-    with pytest.raises(WizardError, match="not a readable tar archive"):
+    with pytest.raises(WizardError) as caught:
         extract_release(bogus, tmp_path / "dest")
+    # One short reason, not tarfile's list of every decompressor it tried.
+    assert caught.value.message.endswith("is not a tar archive (plain, gzip, bzip2 or xz)")
+    assert "ReadError" not in caught.value.message
+    assert not (tmp_path / "dest").exists()
+
+
+def test_a_work_dir_the_operator_names_keeps_its_mode(tmp_path: Path) -> None:
+    # --work-dir /tmp must not turn /tmp into a 0700 folder.
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    build_memdisk(make_tree(tmp_path / "src"), tmp_path / "memdisk", work_dir=shared)
+    assert shared.stat().st_mode & 0o7777 == 0o1777
+    assert list(shared.iterdir()) == []
+
+
+def test_a_missing_work_dir_is_created(tmp_path: Path) -> None:
+    work = tmp_path / "new" / "work"
+    build_memdisk(make_tree(tmp_path / "src"), tmp_path / "memdisk", work_dir=work)
+    assert work.is_dir() and list(work.iterdir()) == []
+
+
+def test_a_work_dir_that_cannot_be_made_is_an_operator_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    events: list[Event] = []
+    with pytest.raises(WizardError, match="cannot create the work folder") as caught:
+        build_memdisk(make_tree(tmp_path / "src"), tmp_path / "memdisk",
+                      work_dir=blocker / "work", sink=events.append)
+    assert "--work-dir" in (caught.value.fix or "")
+    assert events == []
+
+
+def _not_a_tarball(tmp_path: Path) -> Path:
+    path = tmp_path / "random.tar.gz"
+    path.write_bytes(os.urandom(20000))
+    return path
+
+
+def _fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "fifo"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make_source", "out_name", "timeout", "words"),
+    [
+        (_not_a_tarball, "memdisk", 60.0, "is not a tar archive (plain, gzip, bzip2 or xz)"),
+        (_fifo, "memdisk", 60.0, "neither a file nor a folder"),
+        (lambda p: make_tree(p / "src"), ".", 60.0, "is a folder"),
+        (lambda p: make_tree(p / "src"), "memdisk", float("nan"), "positive number"),
+        (lambda p: make_tree(p / "src"), "memdisk", float("inf"), "positive number"),
+        (lambda p: make_tree(p / "src"), "memdisk", 0.0, "positive number"),
+    ],
+    ids=["random-bytes", "fifo", "out-is-a-folder", "nan", "inf", "zero"],
+)
+def test_bad_input_is_refused_before_the_step_starts(
+    tmp_path: Path, make_source, out_name: str, timeout: float, words: str
+) -> None:
+    source = make_source(tmp_path)
+    events: list[Event] = []
+    with pytest.raises(WizardError) as caught:
+        build_memdisk(source, tmp_path / out_name, work_dir=tmp_path / "work",
+                      timeout=timeout, sink=events.append)
+    assert words in caught.value.message
+    assert caught.value.fix
+    # Refused up front: no "Building memdisk" progress, no work folder.
+    assert events == []
+    assert not (tmp_path / "work").exists()
+
+
+def test_a_cut_short_tarball_says_so(tmp_path: Path) -> None:
+    whole = make_tarball(make_tree(tmp_path / "src"), tmp_path / "whole.tar.gz")
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(whole.read_bytes()[:300])
+    with pytest.raises(WizardError, match="is damaged or cut short"):
+        build_memdisk(cut, tmp_path / "memdisk", work_dir=tmp_path / "work")
+    assert not (tmp_path / "memdisk").exists()
+    assert list((tmp_path / "work").iterdir()) == []

@@ -98,3 +98,32 @@ def test_build_rejects_escaping_tarball(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "refusing" in result.stderr
     assert_one_line_error(result.stderr)
+
+
+def test_bad_input_is_one_line_and_nothing_else(tmp_path: Path) -> None:
+    junk = tmp_path / "syslinux.tar.gz"
+    junk.write_bytes(os.urandom(5000))
+    for args in (["--source", str(junk)], ["--source", str(tmp_path / "none")],
+                 ["--source", str(tmp_path), "-o", str(tmp_path)],
+                 ["--source", str(tmp_path), "--timeout", "nan"]):
+        result = run_cli("memdisk", "build", *args, "--work-dir", str(tmp_path / "work"))
+        assert result.returncode == 1
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("euca-windows-wizard: error:"), lines
+        assert "Fix:" in lines[0]
+    assert not (tmp_path / "work").exists()
+
+
+def test_unreadable_memdisk_says_to_fix_permissions(tmp_path: Path) -> None:
+    from tests.disk.oddpaths import one_error_line, run_wizard
+
+    copy = tmp_path / "memdisk"
+    copy.write_bytes(Path("/usr/lib/syslinux/memdisk").read_bytes())
+    copy.chmod(0)
+    home = tmp_path / "home"
+    home.mkdir()
+    result = run_wizard("memdisk", "verify", str(copy), home=home, unprivileged=True)
+    assert result.returncode == 1
+    line = one_error_line(result.stderr)
+    assert "cannot read" in line and "Permission denied" in line
+    assert "permissions" in line

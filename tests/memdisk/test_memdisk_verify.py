@@ -79,5 +79,13 @@ def test_short_and_missing_files(tmp_path: Path) -> None:
         verify_memdisk(short)
     with pytest.raises(WizardError, match="does not exist"):
         verify_memdisk(tmp_path / "missing")
-    with pytest.raises(WizardError, match="not a file"):
+    with pytest.raises(WizardError, match="is a folder, not a memdisk file"):
         verify_memdisk(tmp_path)
+
+
+def test_fifo_is_refused_without_reading(tmp_path: Path) -> None:
+    fifo = tmp_path / "memdisk"
+    os.mkfifo(fifo)
+    # Reading a FIFO would wait for a writer forever.
+    with pytest.raises(WizardError, match="not a regular file"):
+        verify_memdisk(fifo)

@@ -11,8 +11,10 @@ an atomic rename, so a failed build leaves no OUT behind.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
+import tarfile
 import tempfile
 from pathlib import Path
 
@@ -80,14 +82,65 @@ def _prepare_source(source: Path, build_dir: Path) -> Path:
     if source.is_dir():
         # symlinks=True: a link in a release stays a link; nothing is followed.
         shutil.copytree(source, tree, symlinks=True)
-    elif source.is_file():
-        extract_release(source, tree)
     else:
-        raise WizardError(
-            f"{source} does not exist",
-            "give a syslinux release tarball or its unpacked folder with --source",
-        )
+        extract_release(source, tree)
     return tree
+
+
+def check_inputs(source: Path, out: Path, timeout: float, path: str | None = None) -> None:
+    """Refuse what cannot make a build, before anything starts (WizardError)."""
+    source_fix = "give a syslinux release tarball or its unpacked folder with --source"
+    if not source.exists():
+        raise WizardError(f"{source} does not exist", source_fix)
+    if not (source.is_dir() or source.is_file()):
+        raise WizardError(f"{source} is neither a file nor a folder (a device or FIFO?)",
+                          source_fix)
+    if source.is_file() and not _is_tarball(source):
+        raise WizardError(f"{source} is not a tar archive (plain, gzip, bzip2 or xz)",
+                          source_fix)
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise WizardError(f"the timeout must be a positive number of seconds, not {timeout:g}",
+                          f"give e.g. --timeout {DEFAULT_TIMEOUT:g}")
+    if out.is_dir():
+        raise WizardError(f"the output {out} is a folder",
+                          f"give a file name for memdisk, e.g. -o {out / 'memdisk'}")
+    if out.exists() and not out.is_file():
+        raise WizardError(f"the output {out} exists and is not a regular file",
+                          "give another path with -o")
+    if not out.parent.is_dir():
+        raise WizardError(
+            f"the folder of {out} does not exist", f"create {out.parent} or choose another -o"
+        )
+    _check_tools(path)
+
+
+def _is_tarball(source: Path) -> bool:
+    try:
+        return tarfile.is_tarfile(source)
+    except (OSError, EOFError, tarfile.TarError):
+        # Unreadable or cut short: the extraction says exactly what is wrong.
+        return True
+
+
+def _work_folder(work_dir: Path | None) -> Path:
+    """The folder builds are made in, created if needed.
+
+    The wizard's own folder is made private (0700). A folder the operator
+    names is created if missing but never re-permissioned: it may be /tmp
+    or a shared folder; the build folder inside it is private anyway.
+    """
+    try:
+        if work_dir is None:
+            return private_dir(state_dir() / "work")
+        work_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        where = work_dir if work_dir is not None else "the wizard's state folder"
+        raise WizardError(f"cannot create the work folder {where} ({exc.strerror})",
+                          "give a writable folder with --work-dir") from exc
+    if not work_dir.is_dir():
+        raise WizardError(f"the work folder {work_dir} is not a folder",
+                          "give a folder with --work-dir")
+    return work_dir
 
 
 def build_memdisk(
@@ -106,9 +159,12 @@ def build_memdisk(
     when running make), for callers that keep their own tool folders.
     """
     source, out = Path(source), Path(out)
+    # Bad input is refused before the step starts: one message, no progress.
+    check_inputs(source, out, timeout, path)
+    work = _work_folder(work_dir)
     sink(StepStarted(STEP, "Building memdisk"))
     try:
-        info = _build(source, out, work_dir, timeout, sink, cancel, path)
+        info = _build(source, out, work, timeout, sink, cancel, path)
     except WizardError as exc:
         sink(StepFailed(STEP, exc.message, exc.fix))
         raise
@@ -120,19 +176,18 @@ def build_memdisk(
 def _build(
     source: Path,
     out: Path,
-    work_dir: Path | None,
+    work: Path,
     timeout: float,
     sink: Sink,
     cancel: CancelFlag | None,
     path: str | None,
 ) -> MemdiskInfo:
-    _check_tools(path)
-    if not out.parent.is_dir():
-        raise WizardError(
-            f"the folder of {out} does not exist", f"create {out.parent} or choose another -o"
-        )
-    work = private_dir(work_dir if work_dir is not None else state_dir() / "work")
-    build_dir = Path(tempfile.mkdtemp(prefix="memdisk-build-", dir=work))
+    try:
+        # mkdtemp makes the build folder 0700: private, whatever ``work`` is.
+        build_dir = Path(tempfile.mkdtemp(prefix="memdisk-build-", dir=work))
+    except OSError as exc:
+        raise WizardError(f"cannot create a build folder in {work} ({exc.strerror})",
+                          "give a writable folder with --work-dir") from exc
     try:
         tree = _prepare_source(source, build_dir)
         folder = find_memdisk_folder(tree)

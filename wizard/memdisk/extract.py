@@ -64,8 +64,10 @@ def check_members(tarball: Path, members: list[tarfile.TarInfo]) -> None:
 def extract_release(tarball: Path, dest: Path) -> None:
     """Extract ``tarball`` (.tar, .tar.gz, .tar.xz, .tar.bz2) into ``dest``."""
     tarball = Path(tarball)
+    archive_opened = False
     try:
         with tarfile.open(tarball, "r:*") as archive:
+            archive_opened = True
             members = archive.getmembers()
             check_members(tarball, members)
             dest.mkdir(parents=True, exist_ok=True)
@@ -83,8 +85,13 @@ def extract_release(tarball: Path, dest: Path) -> None:
             member = getattr(exc, "tarinfo", None)
             raise _refuse(tarball, getattr(member, "name", "?"),
                           f"was refused by the extraction filter ({exc})") from exc
+        if isinstance(exc, tarfile.ReadError) and not archive_opened:
+            # tarfile's own text lists every decompressor it tried: noise.
+            what = "is not a tar archive (plain, gzip, bzip2 or xz)"
+        else:
+            what = f"is damaged or cut short ({exc})"
         raise WizardError(
-            f"{tarball} is not a readable tar archive ({exc})",
+            f"{tarball} {what}",
             "give a syslinux release tarball (.tar.gz, .tar.xz or .tar.bz2) or its folder",
         ) from exc
     except OSError as exc:

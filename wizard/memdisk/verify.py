@@ -51,8 +51,12 @@ def verify_memdisk(path: Path) -> MemdiskInfo:
            "or build one (euca-windows-wizard memdisk build --source SYSLINUX.tar.gz)")
     try:
         size = path.stat().st_size
+        if path.is_dir():
+            raise WizardError(f"{path} is a folder, not a memdisk file",
+                              "give the path of the memdisk file itself, e.g. "
+                              f"{path / 'memdisk'}")
         if not path.is_file():
-            raise WizardError(f"{path} is not a file", fix)
+            raise WizardError(f"{path} is not a regular file (a device or FIFO?)", fix)
         if size > _MAX_SIZE:
             raise WizardError(
                 f"{path} is not a memdisk: {size} bytes is far larger than memdisk ever is", fix
@@ -61,7 +65,8 @@ def verify_memdisk(path: Path) -> MemdiskInfo:
     except FileNotFoundError as exc:
         raise WizardError(f"{path} does not exist", fix) from exc
     except OSError as exc:
-        raise WizardError(f"cannot read {path} ({exc.strerror})", fix) from exc
+        raise WizardError(f"cannot read {path} ({exc.strerror})",
+                          "check the file's permissions (reading it needs no root)") from exc
     if len(data) < _HEADER_END:
         raise WizardError(
             f"{path} is not a memdisk: {len(data)} bytes is too short for a boot header", fix
