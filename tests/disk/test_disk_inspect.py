@@ -156,3 +156,28 @@ def test_tiny_file(tmp_path: Path) -> None:
 def test_partition_table_of_a_text_sector() -> None:
     table = read_partition_table(b"hello" * 200)
     assert not table.has_signature and table.entries == ()
+
+
+def test_fifo_and_device_are_refused_without_reading(tmp_path: Path) -> None:
+    from tests.disk.oddpaths import fifo
+
+    for path in (fifo(tmp_path / "pipe.img"), Path("/dev/zero")):
+        with pytest.raises(WizardError, match="not a regular file") as caught:
+            inspect_disk(path)
+        assert "dd if=" in (caught.value.fix or "")
+
+
+def test_unreadable_image_is_one_line_in_check(tmp_path: Path, disks: dict[str, Path]) -> None:
+    from tests.disk.oddpaths import one_error_line, run_wizard
+
+    image = tmp_path / "disk.img"
+    image.write_bytes(disks["xp_scsi"].read_bytes())
+    image.chmod(0)
+    home = tmp_path / "home"
+    home.mkdir()
+    result = run_wizard("check", "--disk", str(image), "--work-dir", str(tmp_path),
+                        home=home, unprivileged=True)
+    assert result.returncode == 1
+    line = one_error_line(result.stderr)
+    assert "cannot read the disk image" in line and "Permission denied" in line
+    assert result.stdout == ""

@@ -170,3 +170,58 @@ def test_help_text_ships_with_the_wizard() -> None:
     text = asset_path("help", "floppy.md").read_text(encoding="utf-8")
     for words in ("format a:", "NTLDR", "NTBOOTDD.SYS", "floppy verify", "attrib -h -s -r"):
         assert words in text
+
+
+def test_create_never_replaces_a_device_fifo_or_link(tmp_path: Path) -> None:
+    # Found by hand: `floppy create /dev/null --force`, as root, renamed a
+    # regular file over /dev/null.
+    from tests.disk.oddpaths import fifo
+
+    pipe = fifo(tmp_path / "pipe.img")
+    target = tmp_path / "target.img"
+    target.write_bytes(b"formatted floppy, keep me")
+    link = tmp_path / "link.img"
+    link.symlink_to(target)
+    dangling = tmp_path / "dangling.img"
+    dangling.symlink_to(tmp_path / "nowhere.img")
+    for path, words in ((pipe, "not a regular file"), (link, "symbolic link"),
+                        (dangling, "symbolic link")):
+        one_line_error(cli("floppy", "create", path, "--force"), words, "even with --force")
+    assert pipe.is_fifo()
+    assert link.is_symlink() and target.read_bytes() == b"formatted floppy, keep me"
+    assert dangling.is_symlink() and not (tmp_path / "nowhere.img").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "dangling.img", "link.img", "pipe.img", "target.img"]
+
+
+def test_create_refuses_a_character_device_without_touching_it() -> None:
+    before = os.stat("/dev/null")
+    one_line_error(cli("floppy", "create", "/dev/null", "--force"), "not a regular file")
+    after = os.stat("/dev/null")
+    assert (after.st_ino, after.st_rdev, after.st_mode) == (
+        before.st_ino, before.st_rdev, before.st_mode)
+
+
+def test_verify_refuses_a_fifo_instead_of_waiting(tmp_path: Path) -> None:
+    from tests.disk.oddpaths import fifo
+
+    pipe = fifo(tmp_path / "pipe.img")
+    # cli() has a timeout: before the fix, reading the FIFO hung forever.
+    one_line_error(cli("floppy", "verify", pipe), "not a regular file")
+    floppy = build_floppy(tmp_path / "f.img")
+    one_line_error(cli("floppy", "verify", floppy, "--disk", pipe), "disk image",
+                   "not a regular file")
+    one_line_error(cli("floppy", "checklist", floppy, "--disk", "/dev/zero"),
+                   "not a regular file")
+
+
+def test_unreadable_floppy_is_one_line(tmp_path: Path) -> None:
+    from tests.disk.oddpaths import one_error_line, run_wizard
+
+    floppy = build_floppy(tmp_path / "f.img")
+    floppy.chmod(0)
+    home = tmp_path / "home"
+    home.mkdir()
+    result = run_wizard("floppy", "verify", str(floppy), home=home, unprivileged=True)
+    assert result.returncode == 1
+    assert "Permission denied" in one_error_line(result.stderr)

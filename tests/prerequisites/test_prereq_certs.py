@@ -51,3 +51,16 @@ def test_non_rsa_is_refused(tmp_path: Path) -> None:
         load_certificate(write_cert(key, tmp_path / "ec-cert.pem"))
     with pytest.raises(WizardError, match="RSA"):
         load_private_key(write_key(key, tmp_path / "ec-key.pem"))
+
+
+def test_folder_and_fifo_are_refused_without_reading(tmp_path: Path) -> None:
+    import os
+
+    pipe = tmp_path / "cert.pem"
+    os.mkfifo(pipe)
+    with pytest.raises(WizardError, match="not a regular file"):
+        load_certificate(pipe)
+    with pytest.raises(WizardError, match="not a regular file"):
+        load_private_key(pipe)
+    with pytest.raises(WizardError, match="is a folder"):
+        load_certificate(tmp_path)

@@ -56,6 +56,13 @@ def detect_format(path: Path) -> str:
     """``raw``, ``qcow2``, ``qcow``, ``vmdk``, ``vpc``, ``vhdx``, ``qed`` or ``vdi``."""
     path = Path(path)
     try:
+        if path.exists() and not path.is_dir() and not path.is_file():
+            # Opening a FIFO would wait for a writer forever; a device's size
+            # reads as 0. The image must be a file.
+            raise WizardError(
+                f"the disk image {path} is not a regular file (a device or FIFO?)",
+                "give a disk image file; copy a block device or LVM volume to one first "
+                "(dd if=/dev/DEVICE of=disk.img bs=1M)")
         with open(path, "rb") as handle:
             head = handle.read(512)
             size = handle.seek(0, 2)

@@ -27,7 +27,14 @@ def create_blank(path: Path, force: bool = False) -> Path:
     if not path.parent.is_dir():
         raise WizardError(f"the folder {path.parent} does not exist",
                           "create it first, or give another path")
-    if (path.exists() or path.is_symlink()) and not force:
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        # --force replaces by renaming over the name: a link would be replaced
+        # by a file (not its target written), and a device such as /dev/null
+        # or a FIFO would be swapped for a file. Neither is what was meant.
+        kind = "a symbolic link" if path.is_symlink() else "not a regular file"
+        raise WizardError(f"{path} is {kind}, so it is not replaced, even with --force",
+                          "give the path of a new or existing image file")
+    if path.exists() and not force:
         raise WizardError(f"{path} already exists",
                           "add --force to replace it with a blank image, or give another path")
     try:

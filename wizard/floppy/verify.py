@@ -114,6 +114,10 @@ def verify_floppy(path: Path, disk: DiskReport | None = None) -> FloppyReport:
     if path.is_dir():
         raise WizardError(f"{path} is a folder, not a floppy image",
                           "give the path of the image file")
+    if not path.is_file():
+        # A FIFO would block the read below forever; a device is no image.
+        raise WizardError(f"{path} is not a regular file (a device or FIFO?)",
+                          "give the path of the floppy image file")
     try:
         size = path.stat().st_size
         with path.open("rb") as handle:

@@ -50,8 +50,16 @@ class CertificateInfo:
 
 
 def _read(path: Path, what: str) -> bytes:
+    path = Path(path)
+    if path.is_dir():
+        raise WizardError(f"{what} {path} is a folder",
+                          "point to the file itself, from your credentials zip")
+    if path.exists() and not path.is_file():
+        # A FIFO would block the read forever.
+        raise WizardError(f"{what} {path} is not a regular file",
+                          "point to the file from your credentials zip")
     try:
-        return Path(path).read_bytes()
+        return path.read_bytes()
     except FileNotFoundError as exc:
         raise WizardError(f"{what} {path} does not exist",
                           "point to the file from your credentials zip") from exc
