@@ -112,3 +112,58 @@ def test_url_flags_override_the_eucarc(tmp_path: Path, url: str) -> None:
     assert f"{url} (from --s3-url flag)" in result.stdout
     assert "FAIL   EC2 endpoint" in result.stdout
     assert "ok     S3 endpoint" in result.stdout
+
+
+def test_every_credential_fix_names_a_flag_check_takes(tmp_path: Path) -> None:
+    # The fixes said "-U/--url (upload)" for the S3 URL and "-c/--cert" while
+    # check had neither: an operator following them got a usage error.
+    result = run_check("--work-dir", str(tmp_path), home=tmp_path)
+    assert result.returncode == 1
+    out = " ".join(result.stdout.split())
+    for flag in ("--s3-url", "-c/--cert", "-k/--privatekey", "-u/--user", "--ec2cert",
+                 "-I/--access-key-id", "-S/--secret-key", "-U/--url"):
+        assert f"give {flag}," in out, flag
+    assert "(upload)" not in out and "(register)" not in out
+
+
+def test_bundle_flags_fill_the_credentials(tmp_path: Path, url: str) -> None:
+    creds = tmp_path / "creds"
+    make_kit(creds, url, url)
+    result = run_check(
+        "-I", "AKIAEXAMPLE", "-S", SECRET,
+        "-U", url, "--s3-url", url, "-c", str(creds / "euca2-admin-cert.pem"),
+        "-k", str(creds / "euca2-admin-pk.pem"), "-u", "1234-5678-9012",
+        "--ec2cert", str(creds / "cloud-cert.pem"), "--work-dir", str(tmp_path),
+        home=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "(from --cert flag)" in result.stdout
+    assert "(from --privatekey flag)" in result.stdout
+    assert "123456789012 (from --user flag)" in result.stdout
+    assert "(from --ec2cert flag)" in result.stdout
+    assert "key matches certificate  yes" in result.stdout
+
+
+def test_the_table_fits_80_columns_and_keeps_paths_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from wizard.cli.check import print_table
+    from wizard.prerequisites.checks import CheckResult
+
+    monkeypatch.setenv("COLUMNS", "80")
+    rows = [
+        CheckResult("free space", True, "77.1 GiB free in "
+                    "/root/.local/state/euca-windows-wizard/work, 10.0 MiB needed"),
+        CheckResult("memdisk", False, "no distribution memdisk found",
+                    "sudo apt-get install syslinux-common, or build one: "
+                    "euca-windows-wizard memdisk build --source SYSLINUX.tar.gz"),
+    ]
+    out = io.StringIO()
+    print_table(rows, "memdisk", out)
+    text = out.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 80, text
+    # Before: "/root/.local/state/euca-" then "windows-wizard/work" on the next line.
+    assert "/root/.local/state/euca-windows-wizard/work," in text
+    assert "syslinux-common," in text and "one: euca-windows-wizard memdisk" in text
+    assert not any(line.endswith("-") for line in text.splitlines())

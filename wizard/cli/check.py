@@ -7,6 +7,7 @@ so a script can run ``check`` before a long build.
 from __future__ import annotations
 
 import argparse
+import math
 import shutil
 import sys
 import textwrap
@@ -46,27 +47,48 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         "progress), then check the raw image")
     parser.add_argument("--timeout", type=float, default=3.0, metavar="S",
                         help="seconds to wait for each endpoint (default 3)")
-    # The same credential flags as upload and register, so that every fix
-    # the credentials rows name works here too; -U is the EC2 URL, as in
-    # register, and --s3-url the other endpoint.
+    # The credential flags of upload and register (-U is the EC2 URL, as in
+    # register; --s3-url the other endpoint) and of bundle (-c, -k, -u,
+    # --ec2cert), so that every fix the credentials rows name works here too.
     add_cloud_options(parser, "ec2_url")
-    parser.add_argument("--s3-url", metavar="URL",
-                        help="the S3 (object storage) endpoint, path included")
+    group = next(g for g in parser._action_groups if g.title == "cloud and credentials")
+    group.add_argument("--s3-url", metavar="URL",
+                       help="the S3 (object storage) endpoint, path included")
+    group.add_argument("-c", "--cert", metavar="FILE", help="your certificate (EC2_CERT)")
+    group.add_argument("-k", "--privatekey", metavar="FILE",
+                       help="your private key (EC2_PRIVATE_KEY)")
+    group.add_argument("-u", "--user", metavar="ACCOUNT",
+                       help="your 12-digit account id (EC2_USER_ID)")
+    group.add_argument("--ec2cert", metavar="FILE",
+                       help="the cloud's certificate (EUCALYPTUS_CERT, cloud-cert.pem)")
     parser.set_defaults(handler=_check)
+
+
+# check's own flag for each credential, as its fixes name them.
+CHECK_FLAGS: dict[str, str] = {
+    "ec2_url": "-U/--url", "s3_url": "--s3-url", "cert": "-c/--cert",
+    "private_key": "-k/--privatekey", "user": "-u/--user", "cloud_cert": "--ec2cert",
+}
 
 
 def _check(args: argparse.Namespace) -> int:
     if args.convert_to is not None and args.disk is None:
         raise WizardError("--convert-to needs --disk IMAGE", "give the disk image to convert")
-    if args.timeout <= 0:
+    if not math.isfinite(args.timeout) or args.timeout <= 0:
         raise WizardError("--timeout must be a positive number of seconds",
                           "give e.g. --timeout 3")
+    given = {"s3_url": args.s3_url, "cert": args.cert, "private_key": args.privatekey,
+             "user": args.user, "cloud_cert": args.ec2cert}
+
     def load() -> Credentials:
-        return credentials_from_args(args, extra_flags={"s3_url": ("--s3-url", args.s3_url)})
+        return credentials_from_args(
+            args, extra_flags={name: (CHECK_FLAGS[name], value)
+                               for name, value in given.items()})
 
     results = run_checks(
         args.recipe, disk=args.disk, work_dir=args.work_dir, convert_to=args.convert_to,
         timeout=args.timeout, sink=ConsoleProgress(), cancel=CancelFlag(), load=load,
+        flag_names=CHECK_FLAGS,
     )
     print_table(results, args.recipe)
     return 0 if all_needed_ok(results) else 1
@@ -81,13 +103,16 @@ def print_table(results: list[CheckResult], recipe: str, stream: TextIO | None =
     print(f"{'STATUS':<{_STATUS_WIDTH}} {'CHECK':<{_NAME_WIDTH}} FOUND", file=out)
     for result in results:
         head = f"{result.status:<{_STATUS_WIDTH}} {result.name:<{_NAME_WIDTH}} "
-        lines = textwrap.wrap(result.value, width - len(head)) or [""]
+        # Never break at a hyphen: paths (euca-windows-wizard) and flags must
+        # stay whole to be copied.
+        lines = textwrap.wrap(result.value, width - len(head),
+                              break_on_hyphens=False) or [""]
         print(head + lines[0], file=out)
         for line in lines[1:]:
             print(indent + line, file=out)
         if result.fix and not result.ok:
             fix = textwrap.wrap(f"fix: {result.fix}", width, initial_indent=indent,
-                                subsequent_indent=indent + "     ")
+                                subsequent_indent=indent + "     ", break_on_hyphens=False)
             print("\n".join(fix), file=out)
     failed = [result for result in results if result.needed and not result.ok]
     if failed:
@@ -95,4 +120,4 @@ def print_table(results: list[CheckResult], recipe: str, stream: TextIO | None =
         summary = f"Not ready: the {recipe} recipe needs {names} (FAIL above)."
     else:
         summary = f"Ready: everything the {recipe} recipe needs is here."
-    print("\n" + "\n".join(textwrap.wrap(summary, width)), file=out)
+    print("\n" + "\n".join(textwrap.wrap(summary, width, break_on_hyphens=False)), file=out)

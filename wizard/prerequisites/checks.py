@@ -92,6 +92,7 @@ def run_checks(
     sink: Sink = discard,
     cancel: CancelFlag | None = None,
     load: Callable[[], Credentials] | None = None,
+    flag_names: Mapping[str, str] | None = None,
 ) -> list[CheckResult]:
     """Check everything ``recipe`` needs; one ``CheckResult`` per row.
 
@@ -100,6 +101,8 @@ def run_checks(
     when looking for tools. ``load`` gathers the credentials when the caller
     has its own sources (the CLI's flags); otherwise ``eucarc``, ``environ``,
     ``ini_paths``, ``region`` and ``user`` are handed to ``load_credentials``.
+    ``flag_names``: the caller's own flag for a credential (``{"s3_url":
+    "--s3-url"}``), named in the fix when the value is missing.
     """
     if recipe not in RECIPES:
         raise WizardError(f"unknown recipe {recipe!r}", "use --recipe memdisk or --recipe native")
@@ -120,7 +123,7 @@ def run_checks(
                 {"region": region} if region else {}, environ=environ, eucarc=eucarc,
                 ini_paths=ini_paths, region_name=region, user_name=user,
             )
-    results += check_credentials(load, timeout)
+    results += check_credentials(load, timeout, flag_names)
     folder = convert_to or work_dir or _default_work_dir()
     results.append(check_free_space(folder, report))
     if report is not None:
@@ -191,8 +194,8 @@ def check_ntfs_reader() -> CheckResult:
                        needed=False)
 
 
-def check_credentials(load: Callable[[], Credentials],
-                      timeout: float = 3.0) -> list[CheckResult]:
+def check_credentials(load: Callable[[], Credentials], timeout: float = 3.0,
+                      flag_names: Mapping[str, str] | None = None) -> list[CheckResult]:
     """Each credential value and its source; certificates; both endpoints."""
     try:
         creds = load()
@@ -206,7 +209,7 @@ def check_credentials(load: Callable[[], Credentials],
         title = FIELD_TITLES[name]
         if creds.get(name) is None:
             try:
-                creds.require(name)
+                creds.require(name, (flag_names or {}).get(name))
                 fix = None
             except WizardError as exc:
                 fix = exc.fix
