@@ -10,11 +10,15 @@ events in bytes of the raw disk, throttled to a few a second.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
+
+import humanize
 
 from wizard.core.errors import WizardError
 from wizard.core.events import (
@@ -30,7 +34,7 @@ from wizard.core.events import (
     discard,
 )
 from wizard.core.logs import get_logger
-from wizard.disk.formats import RAW, describe_format, detect_format, virtual_size
+from wizard.disk.formats import RAW, describe_format, detect_format
 from wizard.disk.inspect import raw_name
 from wizard.prerequisites.distro import current_distro
 from wizard.prerequisites.tools import run_streaming
@@ -58,9 +62,14 @@ def convert_to_raw(
     fmt = detect_format(image)
     if fmt == RAW:
         return image
+    # What can be known before the work starts is refused before it starts:
+    # one message, no progress, nothing written.
+    qemu_img = _qemu_img(fmt)
+    total = readable_size(qemu_img, image, fmt)
+    _make_work_dir(work_dir)
     sink(StepStarted(STEP, f"Converting {image.name} to raw"))
     try:
-        dest = _convert(image, fmt, work_dir, sink, cancel, timeout)
+        dest = _convert(qemu_img, image, fmt, total, work_dir, sink, cancel, timeout)
     except WizardError as exc:
         sink(StepFailed(STEP, exc.message, exc.fix))
         raise
@@ -68,8 +77,7 @@ def convert_to_raw(
     return dest
 
 
-def _convert(image: Path, fmt: str, work_dir: Path, sink: Sink,
-             cancel: CancelFlag | None, timeout: float | None) -> Path:
+def _qemu_img(fmt: str) -> str:
     qemu_img = shutil.which("qemu-img")
     if qemu_img is None:
         raise WizardError(
@@ -77,34 +85,76 @@ def _convert(image: Path, fmt: str, work_dir: Path, sink: Sink,
             "not found on PATH",
             current_distro().install_command(["qemu-img"]),
         )
+    return qemu_img
+
+
+def _make_work_dir(work_dir: Path) -> None:
+    if work_dir.exists() and not work_dir.is_dir():
+        raise WizardError(f"the work folder {work_dir} is a file, not a folder",
+                          "give a folder for the raw image (it is created if missing)")
     try:
         work_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise WizardError(f"cannot create the work folder {work_dir} ({exc.strerror})",
                           "choose a writable folder") from exc
-    total = virtual_size(image, fmt)
+
+
+def readable_size(qemu_img: str, image: Path, fmt: str) -> int:
+    """The virtual size ``qemu-img info`` reads; WizardError when it cannot read it.
+
+    A damaged header (a cut-short download, random bytes behind the magic)
+    is refused here, with qemu-img's own words, rather than halfway through a
+    conversion or with a size read from garbage.
+    """
+    try:
+        result = subprocess.run(
+            [qemu_img, "info", "--output=json", "-f", fmt, str(image)],
+            capture_output=True, text=True, timeout=60, check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise WizardError(f"qemu-img info could not run on {image} ({exc})",
+                          "check the qemu-img installation") from exc
+    size = None
+    if result.returncode == 0:
+        try:
+            size = json.loads(result.stdout).get("virtual-size")
+        except (ValueError, AttributeError):
+            size = None
+    if not isinstance(size, int) or size <= 0:
+        said = [line for line in result.stderr.splitlines() if line.strip()]
+        why = said[-1].strip() if said else "it gave no size"
+        raise WizardError(
+            f"qemu-img cannot read {image} as a {describe_format(fmt)} image: {why}",
+            "check that the image was copied whole (compare its size with the "
+            "original), or convert it where it was made",
+        )
+    return size
+
+
+def _convert(qemu_img: str, image: Path, fmt: str, total: int, work_dir: Path, sink: Sink,
+             cancel: CancelFlag | None, timeout: float | None) -> Path:
     dest = work_dir / raw_name(image)
     if _reusable(dest, image, total):
         sink(LogLine(STEP, f"{dest} is already converted from {image.name}; reused"))
         return dest
     free = shutil.disk_usage(work_dir).free
-    if total is not None and free < total:
+    if free < total:
         # qemu-img writes raw files sparse, so an image with unused space may
         # still fit; say so rather than refuse.
-        sink(StepWarning(STEP, f"{work_dir} has {free} bytes free and the raw disk is "
-                               f"{total} bytes; the conversion may run out of space"))
+        sink(StepWarning(STEP, f"{work_dir} has {_size(free)} free and the raw disk is "
+                               f"{_size(total)}; the conversion may run out of space"))
     fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".partial", dir=work_dir)
     os.close(fd)
     partial = Path(name)
     progress = Throttle(sink)
-    size = total or 0
 
     def on_line(line: str) -> None:
         match = _PERCENT.search(line)
         if match is None:
             sink(LogLine(STEP, line))
             return
-        done = int(size * float(match.group(1)) / 100) if size else 0
+        done = int(total * float(match.group(1)) / 100)
         progress(StepProgress(STEP, done, total))
 
     try:
@@ -119,7 +169,7 @@ def _convert(image: Path, fmt: str, work_dir: Path, sink: Sink,
                 f"qemu-img could not convert {image} to raw (exit status "
                 f"{result.returncode}): {last}",
                 f"check that {image} is a whole, readable {describe_format(fmt)} image and "
-                f"that {work_dir} has room for {total or 'the'} bytes",
+                f"that {work_dir} has room for {_size(total)}",
             )
         with open(partial, "rb+") as handle:
             os.fsync(handle.fileno())
@@ -129,16 +179,19 @@ def _convert(image: Path, fmt: str, work_dir: Path, sink: Sink,
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()
         raise
-    if total is not None:
-        progress(StepProgress(STEP, total, total))
+    progress(StepProgress(STEP, total, total))
     log.info("converted %s (%s) to %s", image, fmt, dest)
     return dest
 
 
-def _reusable(dest: Path, image: Path, total: int | None) -> bool:
+def _size(n: int) -> str:
+    return f"{humanize.naturalsize(n, binary=True)} ({n:,} bytes)"
+
+
+def _reusable(dest: Path, image: Path, total: int) -> bool:
     try:
         done, source = dest.stat(), image.stat()
     except OSError:
         return False
-    return (total is not None and done.st_size == total
-            and done.st_mtime >= source.st_mtime and detect_format(dest) == RAW)
+    return (done.st_size == total and done.st_mtime >= source.st_mtime
+            and detect_format(dest) == RAW)

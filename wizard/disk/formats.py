@@ -88,7 +88,9 @@ def virtual_size(path: Path, fmt: str) -> int | None:
     """The size of the disk the image holds (what raw conversion writes).
 
     Raw: the file's size. Others: ``qemu-img info`` when installed, else the
-    header's size field for qcow2; None when neither can say.
+    header's size field for qcow2; None when neither can say. When qemu-img
+    is installed and cannot read the image, its header is not trusted either
+    (random bytes behind a qcow2 magic once gave a size of 10 EiB).
     """
     path = Path(path)
     if fmt == RAW:
@@ -107,6 +109,7 @@ def virtual_size(path: Path, fmt: str) -> int | None:
                     return size
         except (OSError, subprocess.SubprocessError, ValueError):
             pass
+        return None
     if fmt == "qcow2":
         with open(path, "rb") as handle:
             header = handle.read(32)

@@ -118,8 +118,13 @@ def inspect_disk(path: Path, recipe: str = "memdisk") -> DiskReport:
 
 
 def _not_raw(path: Path, fmt: str, recipe: str) -> DiskReport:
-    size = virtual_size(path, fmt) or path.stat().st_size
+    virtual = virtual_size(path, fmt)
+    size = virtual or path.stat().st_size
     finder = _Findings(recipe)
+    if virtual is None:
+        finder.warn(f"the size of the disk inside {path} could not be read (qemu-img "
+                    "cannot read the image, or is not installed); the free space check "
+                    "counts the file's size instead")
     finder.problem(
         f"{path} is a {describe_format(fmt)} image, not raw; the cloud boots raw disk "
         f"images: convert it ({conversion_command(path, fmt, Path(raw_name(path)))}, or "
