@@ -163,7 +163,8 @@ def test_verify_against_a_real_disk(scsi_disk: Path, tmp_path: Path) -> None:
                          boot_ini=SCSI_INI.replace(b"partition(1)", b"partition(2)"))
     result = cli("floppy", "verify", wrong, "--disk", scsi_disk)
     assert result.returncode == 1
-    assert "partition(2), but the disk has partitions 1" in result.stdout
+    # Lines are wrapped at 80 columns: compare the words.
+    assert "partition(2), but the disk has partitions 1" in " ".join(result.stdout.split())
 
 
 def test_help_text_ships_with_the_wizard() -> None:
@@ -225,3 +226,39 @@ def test_unreadable_floppy_is_one_line(tmp_path: Path) -> None:
     result = run_wizard("floppy", "verify", str(floppy), home=home, unprivileged=True)
     assert result.returncode == 1
     assert "Permission denied" in one_error_line(result.stderr)
+
+
+def test_reports_fit_80_columns(tmp_path: Path) -> None:
+    # Before, a check's line ran to 120 columns and more (the BPB detail, the
+    # NTBOOTDD.SYS failure); only the fixes were wrapped.
+    scsi_without_driver = build_floppy(tmp_path / "f.img", boot_ini=SCSI_INI)
+    result = cli("floppy", "verify", scsi_without_driver)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, result.stdout
+    assert any(line.startswith("  ✗  NTBOOTDD.SYS: ") for line in lines)
+    # The ARC path is never cut in two.
+    assert "scsi(0)disk(0)rdisk(0)partition(1)\\WINDOWS" in result.stdout
+
+
+def test_a_wrong_size_never_suggests_forcing_over_that_file(tmp_path: Path) -> None:
+    # A file of the wrong size may be the Windows disk image given by mistake:
+    # the fix must not tell the operator to --force a blank over it.
+    disk = tmp_path / "xp.img"
+    disk.write_bytes(bytes(4 * 1_474_560))
+    result = cli("floppy", "verify", disk)
+    assert result.returncode == 1
+    text = " ".join(result.stdout.split())
+    assert "found 5,898,240" in text
+    assert "--force" not in text
+    assert "floppy create win-boot.img" in text
+
+
+def test_checklist_commands_quote_odd_paths_and_name_the_disk_absolutely(
+    scsi_disk: Path, tmp_path: Path
+) -> None:
+    relative = Path(os.path.relpath(scsi_disk, tmp_path))
+    result = cli("floppy", "checklist", "my floppy.img", "--disk", relative, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"--disk {scsi_disk}" in result.stdout
+    assert f"floppy create '{tmp_path / 'my floppy.img'}'" in result.stdout

@@ -13,6 +13,7 @@ an old terminal over SSH).
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import textwrap
 from pathlib import Path
@@ -87,7 +88,8 @@ def run_checklist(args: argparse.Namespace) -> int:
     ascii_only = not _can_print("✓→")
     print(render_checklist(build_checklist(path, args.vm, disk), ascii_only=ascii_only))
     if not path.exists():
-        print(f"\nThe image does not exist yet: {PROGRAM} floppy create {path.absolute()}")
+        print("\nThe image does not exist yet: "
+              f"{PROGRAM} floppy create {shlex.quote(str(path.absolute()))}")
     return 0
 
 
@@ -139,9 +141,11 @@ def render_report(report: FloppyReport, ascii_only: bool = False) -> str:
     pad = max(len(mark) for mark in marks.values())
     lines = [f"Floppy image {report.path}" if report.path else "Floppy image"]
     for check in report.checks:
-        head = f"  {marks[check.result]:<{pad}}  {check.title}"
-        lines.append(f"{head}: {check.detail}" if check.detail else head)
         indent = " " * (pad + 4)
+        text = f"{check.title}: {check.detail}" if check.detail else check.title
+        lines.extend(textwrap.wrap(text, _WIDTH, initial_indent=f"  {marks[check.result]:<{pad}}  ",
+                                   subsequent_indent=indent, break_long_words=False,
+                                   break_on_hyphens=False))
         if check.fix:
             lines.extend(_wrap(f"Fix: {check.fix}.", indent))
         if check.note:

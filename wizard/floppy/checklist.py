@@ -12,6 +12,7 @@ signature()).
 
 from __future__ import annotations
 
+import os
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,7 +141,8 @@ def build_checklist(image: Path, vm: str | None = None,
         title="Verify the floppy",
         where=HOST,
         commands=(f"{PROGRAM} floppy verify {host_image}"
-                  + (f" --disk {shlex.quote(str(disk.path))}" if disk is not None else ""),),
+                  + (f" --disk {shlex.quote(os.path.abspath(disk.path))}"
+                     if disk is not None else ""),),
         why=("The verifier reads the image without mounting it and says exactly what is "
              "missing: format, boot code, files, BOOT.INI's ARC path."),
     )

@@ -12,11 +12,13 @@ not a readable file is a ``WizardError``.
 from __future__ import annotations
 
 import enum
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wizard import PROGRAM
 from wizard.core.errors import WizardError
 from wizard.disk.report import DiskReport
 from wizard.floppy.bootini import BootIni, parse_arc_path, parse_boot_ini_bytes
@@ -38,7 +40,7 @@ BOOT_INI_TITLE = "BOOT.INI well formed"
 
 FORMAT_FIX = ("attach the image to the Windows VM as a floppy and format it there "
               "(format a:, or My Computer -> right-click A: -> Format); "
-              "`floppy checklist` lists the steps")
+              f"`{PROGRAM} floppy checklist IMAGE` lists the steps")
 RECOPY_FIX = ("format the floppy in Windows again and copy NTLDR, NTDETECT.COM, BOOT.INI "
               "(and NTBOOTDD.SYS if BOOT.INI uses scsi(...)) from C:\\ again")
 
@@ -110,7 +112,8 @@ def verify_floppy(path: Path, disk: DiskReport | None = None) -> FloppyReport:
     path = Path(path).expanduser().absolute()
     if not path.exists():
         raise WizardError(f"the floppy image {path} does not exist",
-                          f"create it with `floppy create {path}`, or give the right path")
+                          f"create it with {PROGRAM} floppy create {shlex.quote(str(path))}, "
+                          "or give the right path")
     if path.is_dir():
         raise WizardError(f"{path} is a folder, not a floppy image",
                           "give the path of the image file")
@@ -194,11 +197,14 @@ class _Verifier:
         if self.size == FLOPPY_SIZE:
             return Check("size", title, Result.PASS,
                          f"{self.size:,} bytes (2880 sectors of 512), as expected")
+        # No --force of this path in the fix: a file of the wrong size may be
+        # another file given by mistake (the Windows disk image itself).
         return Check(
             "size", title, Result.FAIL,
             f"expected {FLOPPY_SIZE:,} bytes, found {self.size:,}",
-            "start again from a blank image of the right size: "
-            "`floppy create PATH --force`, then format it in Windows",
+            "check that this is the floppy image; if it is, start again from a new "
+            f"blank image ({PROGRAM} floppy create win-boot.img) and format that in "
+            "Windows",
         )
 
     def check_formatted(self) -> Check:
