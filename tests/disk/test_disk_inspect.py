@@ -181,3 +181,15 @@ def test_unreadable_image_is_one_line_in_check(tmp_path: Path, disks: dict[str, 
     line = one_error_line(result.stderr)
     assert "cannot read the disk image" in line and "Permission denied" in line
     assert result.stdout == ""
+
+
+def test_report_survives_a_session_state_file(disks: dict[str, Path]) -> None:
+    import json
+
+    from wizard.disk.report import DiskReport
+
+    for name in ("xp_scsi", "logical", "gpt", "empty_qcow2"):
+        report = inspect_disk(disks[name])
+        back = DiskReport.from_dict(json.loads(json.dumps(report.as_dict())))
+        assert back == report, name
+    assert back.floppy_files == report.floppy_files

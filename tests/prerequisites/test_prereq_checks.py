@@ -155,3 +155,13 @@ def test_free_space_against_the_disk(tmp_path: Path) -> None:
     assert "needed" in row.value and "free" in (row.fix or "")
     small = DiskReport(path=tmp_path / "x.qcow2", format="qcow2", size=1024)
     assert check_free_space(tmp_path, small).ok
+
+
+def test_rows_are_json_ready(tmp_path: Path) -> None:
+    import json
+
+    results = run_checks("memdisk", work_dir=tmp_path, environ={}, ini_paths=[])
+    rows_back = json.loads(json.dumps([r.as_dict() for r in results]))
+    assert [r["name"] for r in rows_back] == [r.name for r in results]
+    secret = next(r for r in rows_back if r["name"] == "secret key")
+    assert secret["status"] == "FAIL" and secret["needed"] is True and secret["fix"]

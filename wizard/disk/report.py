@@ -7,8 +7,9 @@ BOOT.INI points at a partition and folder that exist on the disk.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -74,3 +75,26 @@ class DiskReport:
             if partition.active:
                 return partition
         return ntfs[0] if ntfs else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-safe, for a session's state file: the floppy step reads it back
+        with ``from_dict`` after a resume, without inspecting the disk again."""
+        data = asdict(self)
+        data["path"] = str(self.path)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DiskReport:
+        """The report ``as_dict`` wrote (lists back to tuples)."""
+        partitions = tuple(
+            Partition(**{**part, "root_entries": None if part.get("root_entries") is None
+                         else tuple(part["root_entries"])})
+            for part in data.get("partitions", ()))
+        return cls(
+            path=Path(data["path"]), format=data["format"], size=int(data["size"]),
+            partitions=partitions, boot_files=dict(data.get("boot_files", {})),
+            boot_ini_text=data.get("boot_ini_text"), nt6=bool(data.get("nt6", False)),
+            problems=tuple(data.get("problems", ())), warnings=tuple(data.get("warnings", ())),
+            arc_paths=tuple(data.get("arc_paths", ())),
+            needs_ntbootdd=data.get("needs_ntbootdd"), recipe=data.get("recipe", "memdisk"),
+        )

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import humanize
 
@@ -62,6 +63,10 @@ class CheckResult:
     needed: bool = True
     # ok, but worth reading (a certificate near its end, an IDE install).
     warning: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-safe, for a session's event log and state (status included)."""
+        return {**asdict(self), "status": self.status}
 
     @property
     def status(self) -> str:
