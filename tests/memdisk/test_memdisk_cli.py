@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 from tests.memdisk.syslinux_tree import BROKEN_ASM, make_tarball, make_tree
 
@@ -127,3 +131,50 @@ def test_unreadable_memdisk_says_to_fix_permissions(tmp_path: Path) -> None:
     line = one_error_line(result.stderr)
     assert "cannot read" in line and "Permission denied" in line
     assert "permissions" in line
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state == "Z"  # exited; only waiting for a reaper
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_or_sighup_stops_make_and_cleans_up(tmp_path: Path, sig: int) -> None:
+    # make runs in a session of its own (so Ctrl+C reaches only the wizard);
+    # before, a closed SSH session or `kill` left it running, orphaned, and
+    # the build folder behind.
+    pid_file = tmp_path / "make.pid"
+    makefile = f"all:\n\t@echo started\n\techo $$$$ > {pid_file}; sleep 60\n"
+    tree = make_tree(tmp_path / "src", makefile=makefile)
+    work = tmp_path / "work"
+    out = tmp_path / "memdisk"
+    wizard = subprocess.Popen(
+        [sys.executable, "-m", "wizard", "memdisk", "build", "--source", str(tree),
+         "-o", str(out), "--work-dir", str(work)],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (pid_file.exists() and pid_file.read_text().strip()):
+            assert time.monotonic() < deadline, "make never started"
+            time.sleep(0.05)
+        shell = int(pid_file.read_text())
+        wizard.send_signal(sig)
+        _, stderr = wizard.communicate(timeout=30)
+    finally:
+        if wizard.poll() is None:
+            wizard.kill()
+    assert wizard.returncode == 1
+    errors = [line for line in stderr.splitlines() if line.startswith("euca-windows-wizard:")]
+    assert errors == [f"euca-windows-wizard: error: stopped by {signal.Signals(sig).name}. "
+                      "Fix: run the same command again to resume."], stderr
+    assert "Traceback" not in stderr
+    deadline = time.monotonic() + 10
+    while not _gone(shell):
+        assert time.monotonic() < deadline, "make's shell outlived the wizard"
+        time.sleep(0.05)
+    assert not out.exists()
+    assert list(work.iterdir()) == []

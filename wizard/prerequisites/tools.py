@@ -15,13 +15,15 @@ import selectors
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from wizard.core.errors import WizardError
+from wizard.core.errors import Cancelled, WizardError
 from wizard.core.events import CancelFlag
 from wizard.core.logs import get_logger
 
@@ -123,8 +125,54 @@ def run_streaming(
 
     Returns the exit status and the last ``keep_lines`` lines. A timeout
     raises ``WizardError``, the cancel flag ``Cancelled``; either way the
-    program and its children (make runs compilers) are stopped first.
+    program and its children (make runs compilers) are stopped first. So
+    does SIGTERM or SIGHUP to this process (a closed SSH session, ``kill``):
+    the program runs in a session of its own, and would otherwise outlive us.
     """
+    with _stopped_by_signals():
+        return _run(argv, on_line, cwd, timeout, cancel, split_cr, keep_lines, env)
+
+
+class Terminated(Cancelled):
+    """SIGTERM or SIGHUP arrived while an outside program ran."""
+
+
+@contextlib.contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into ``Terminated`` while the block runs.
+
+    Only where they would otherwise kill the process outright (their default
+    action) and only in the main thread, where Python runs signal handlers:
+    a handler the application installed is left alone.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        raise Terminated(f"stopped by {signal.Signals(signum).name}")
+
+    replaced: dict[int, Any] = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) == signal.SIG_DFL:
+            replaced[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for number, previous in replaced.items():
+            signal.signal(number, previous)
+
+
+def _run(
+    argv: Sequence[str],
+    on_line: Callable[[str], None],
+    cwd: Path | None,
+    timeout: float | None,
+    cancel: CancelFlag | None,
+    split_cr: bool,
+    keep_lines: int,
+    env: dict[str, str] | None,
+) -> RunResult:
     tail: deque[str] = deque(maxlen=keep_lines)
 
     def keep(line: str) -> None:
