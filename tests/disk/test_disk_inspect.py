@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.disk import images
 from wizard.core.errors import WizardError
 from wizard.disk.formats import detect_format, virtual_size
 from wizard.disk.inspect import inspect_disk
@@ -193,3 +194,15 @@ def test_report_survives_a_session_state_file(disks: dict[str, Path]) -> None:
         back = DiskReport.from_dict(json.loads(json.dumps(report.as_dict())))
         assert back == report, name
     assert back.floppy_files == report.floppy_files
+
+
+def test_image_of_one_partition_is_named_as_such(disks: dict[str, Path], tmp_path: Path) -> None:
+    # An NTFS boot sector ends in 0x55AA too; its boot code was read as a
+    # partition table ("no NTFS partition (partitions none)").
+    volume = tmp_path / "c-drive.img"
+    volume.write_bytes(disks["xp_scsi"].read_bytes()[images.START_SECTOR * 512:])
+    report = inspect_disk(volume)
+    assert len(report.problems) == 1
+    assert "starts with an NTFS boot sector, not an MBR" in report.problems[0]
+    assert "image of the whole disk" in report.problems[0]
+    assert report.partitions == ()

@@ -18,7 +18,7 @@ from wizard.core.errors import WizardError
 from wizard.core.logs import get_logger
 from wizard.disk.formats import RAW, describe_format, detect_format, virtual_size
 from wizard.disk.mbr import SECTOR, MbrEntry, read_partition_table
-from wizard.disk.ntfs import NtfsRoot, NtfsUnreadable, read_ntfs_root
+from wizard.disk.ntfs import NTFS_OEM_ID, NtfsRoot, NtfsUnreadable, read_ntfs_root
 from wizard.disk.report import DiskReport, Partition
 from wizard.floppy.bootini import ArcPath, BootIni, parse_boot_ini_bytes
 
@@ -61,13 +61,23 @@ def inspect_disk(path: Path, recipe: str = "memdisk") -> DiskReport:
                 handle.seek(lba * SECTOR)
                 return handle.read(SECTOR)
 
-            table = read_partition_table(read_sector(0), read_sector)
+            sector0 = read_sector(0)
+            table = read_partition_table(sector0, read_sector)
     except OSError as exc:
         raise WizardError(f"cannot read the disk image {path} ({exc.strerror})",
                           "check the file's permissions") from exc
     finder = _Findings(recipe)
     if size < SECTOR:
         finder.problem(f"{path} is {size} bytes: too small to be a disk image")
+        return finder.report(path, fmt, size, ())
+    if sector0[3:11] == NTFS_OEM_ID:
+        # A volume boot sector also ends in 0x55AA: without this, its boot
+        # code would be read as a partition table of garbage.
+        finder.problem(
+            f"{path} starts with an NTFS boot sector, not an MBR: it is the image of "
+            "one partition (C:), not of the whole disk; give the image of the whole "
+            "disk (the VM's disk file, or /dev/sdX rather than /dev/sdX1)"
+        )
         return finder.report(path, fmt, size, ())
     if not table.has_signature:
         finder.problem(
