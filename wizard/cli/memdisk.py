@@ -26,15 +26,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actions = parser.add_subparsers(dest="memdisk_action", metavar="ACTION")
     actions.required = True
 
-    find = actions.add_parser("find", help="print the path of the distribution's memdisk")
+    find = actions.add_parser(
+        "find", help="print the path of the distribution's memdisk",
+        description="Look for the distribution's memdisk (/usr/lib/syslinux/memdisk, "
+        "/usr/share/syslinux/memdisk and the other usual places) and print the path of "
+        "the first one that verifies. Exit status 1, with the install command, when "
+        "there is none.",
+    )
     find.set_defaults(handler=_find)
 
-    verify = actions.add_parser("verify", help="check that a file is a memdisk kernel")
-    verify.add_argument("file", metavar="FILE", type=Path)
+    verify = actions.add_parser(
+        "verify", help="check that a file is a memdisk kernel",
+        description="Check that FILE carries the Linux boot-protocol header memdisk "
+        "has (0x55AA at 0x1FE, HdrS at 0x202, protocol 2.x) and show its version. "
+        "Exit status 1 when it is not a memdisk.",
+    )
+    verify.add_argument("file", metavar="FILE", type=Path, help="the file to check")
     verify.set_defaults(handler=_verify)
 
     build = actions.add_parser(
-        "build", help="compile memdisk from a syslinux release (needs make, nasm, gcc)"
+        "build", help="compile memdisk from a syslinux release (needs make, nasm, a C "
+        "compiler)",
+        description="Unpack a syslinux release (refusing any member that would land "
+        "outside the work folder), run make in its memdisk/ folder with the output "
+        "shown live, check the result and write it to OUT in one step. A failed build "
+        "shows make's last lines and leaves no OUT.",
     )
     build.add_argument("--source", required=True, type=Path, metavar="TARBALL|DIR",
                        help="a syslinux release tarball or its unpacked folder")
