@@ -178,3 +178,30 @@ def test_sigterm_or_sighup_stops_make_and_cleans_up(tmp_path: Path, sig: int) ->
         time.sleep(0.05)
     assert not out.exists()
     assert list(work.iterdir()) == []
+
+
+def test_find_without_any_memdisk_exits_1_with_the_install_command(tmp_path: Path) -> None:
+    # The real places hidden under an empty tmpfs, in a mount namespace of the
+    # test's own: the command looks where it always looks, and finds nothing.
+    import shutil
+
+    from wizard.memdisk.find import MEMDISK_PLACES
+
+    folders = sorted({str(place.parent) for place in MEMDISK_PLACES if place.exists()})
+    hide = " && ".join(["true", *(f"mount -t tmpfs none {folder}" for folder in folders)])
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False) \
+        if shutil.which("unshare") else None
+    if probe is None or probe.returncode != 0:
+        pytest.skip("needs unshare -m (root in CI) to hide the distribution's memdisk")
+    script = f'{hide} && exec "$@"'
+    result = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, "sh", sys.executable, "-m", "wizard",
+         "memdisk", "find"],
+        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT),
+                                                 HOME=str(tmp_path)), timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert_one_line_error(result.stderr)
+    assert "no memdisk found" in result.stderr
+    assert "install syslinux-common" in result.stderr
+    assert "memdisk build --source" in result.stderr
