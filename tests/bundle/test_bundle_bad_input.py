@@ -43,7 +43,7 @@ def junk(tmp_path: Path) -> Path:
     return path
 
 
-def _setup(case: str, tmp_path: Path, image: Path, junk: Path,
+def _setup(case: str, tmp_path: Path, junk: Path,
            key_files: KeyFiles) -> tuple[dict[str, str], tuple[str, ...]]:
     """Flag overrides for one bad-input case, and what its error line must say."""
     if case == "missing image":
@@ -112,7 +112,7 @@ def test_bad_input(cli: Cli, key_files: KeyFiles, image: Path, junk: Path, tmp_p
     flags = {"-i": str(image), "-d": str(dest), "-c": str(key_files.user_cert),
              "-k": str(key_files.user_key), "-u": ACCOUNT,
              "--ec2cert": str(key_files.cloud_cert)}
-    overrides, needles = _setup(case, tmp_path, image, junk, key_files)
+    overrides, needles = _setup(case, tmp_path, junk, key_files)
     flags.update(overrides)
     result = cli("bundle", *[x for kv in flags.items() for x in kv])
     assert result.code == 1, result.err
