@@ -176,3 +176,19 @@ def test_inspection_does_not_trust_a_damaged_header(tmp_path: Path) -> None:
     report = inspect_disk(junk)
     assert report.size == junk.stat().st_size
     assert any("could not be read" in text for text in report.warnings)
+
+
+def test_an_unrelated_file_of_the_same_name_is_never_replaced(
+    disks: dict[str, Path], tmp_path: Path
+) -> None:
+    work = tmp_path / "images"
+    work.mkdir()
+    mine = work / "xp_scsi.raw"
+    mine.write_bytes(b"the operator's own raw disk, another size")
+    events: list[Event] = []
+    with pytest.raises(WizardError) as caught:
+        convert_to_raw(disks["xp_scsi_qcow2"], work, sink=events.append)
+    assert "already exists and is not a conversion of" in caught.value.message
+    assert "--convert-to" in (caught.value.fix or "")
+    assert mine.read_bytes() == b"the operator's own raw disk, another size"
+    assert events == [] and sorted(p.name for p in work.iterdir()) == ["xp_scsi.raw"]

@@ -67,6 +67,15 @@ def convert_to_raw(
     qemu_img = _qemu_img(fmt)
     total = readable_size(qemu_img, image, fmt)
     _make_work_dir(work_dir)
+    dest = work_dir / raw_name(image)
+    if (dest.exists() or dest.is_symlink()) and not _reusable(dest, image, total):
+        # Never replace a file this conversion did not make: it may be the
+        # operator's own raw disk of the same name.
+        raise WizardError(
+            f"{dest} already exists and is not a conversion of {image} (another size, "
+            "older than the image, or not a raw disk)",
+            f"move {dest} away, or give another folder with --convert-to",
+        )
     sink(StepStarted(STEP, f"Converting {image.name} to raw"))
     try:
         dest = _convert(qemu_img, image, fmt, total, work_dir, sink, cancel, timeout)
@@ -189,6 +198,8 @@ def _size(n: int) -> str:
 
 
 def _reusable(dest: Path, image: Path, total: int) -> bool:
+    if dest.is_symlink() or not dest.is_file():
+        return False
     try:
         done, source = dest.stat(), image.stat()
     except OSError:
