@@ -1,7 +1,7 @@
 """Bundles made by the OS tools, as euca2ools and ec2-ami-tools make them.
 
-``tar -cS | gzip -9 | openssl enc -aes-128-cbc | split -b 10m -a 1 -d``
-(single-digit part names), keys wrapped with ``openssl pkeyutl -encrypt`` of
+``tar -cS | gzip -9 | openssl enc -aes-128-cbc | split -b 10m -d``
+(unpadded part names: .part.0, .part.1, …), keys wrapped with ``openssl pkeyutl -encrypt`` of
 the hex strings, a manifest with double quotes and indentation, signed with
 ``openssl dgst -sha1 -sign`` over the text as it stands in the file.
 """
@@ -70,8 +70,9 @@ def _euca2ools_manifest(name: str, size: int, tar_sha1: str, parts: list[Path],
 
 
 def build_with_os_tools(folder: Path, image: Path, key_files: KeyFiles,
-                        gzip_members: int = 1, tar_cut: int = 0) -> OsBundle:
-    """tar -cS | gzip -9 | openssl enc -aes-128-cbc | split -b 10m -a 1 -d, and a
+                        gzip_members: int = 1, tar_cut: int = 0,
+                        part_bytes: str = "10m") -> OsBundle:
+    """tar -cS | gzip -9 | openssl enc -aes-128-cbc | split -b 10m -d (unpadded names), and a
     euca2ools-style manifest with keys wrapped and signed by openssl."""
     folder.mkdir(parents=True)
     tar = folder / "image.tar"
@@ -92,7 +93,12 @@ def build_with_os_tools(folder: Path, image: Path, key_files: KeyFiles,
          "-out", str(enc)])
     bundle = folder / "bundle"
     bundle.mkdir()
-    run(["split", "-b", "10m", "-a", "1", "-d", str(enc), f"{image.name}.part."], cwd=bundle)
+    run(["split", "-b", part_bytes, "-a", "3", "-d", str(enc), f"{image.name}.part."],
+        cwd=bundle)
+    # ec2-ami-tools names parts .part.0, .part.1, … .part.10: no padding, so
+    # past ten parts a lexical sort is NOT the index order.
+    for padded in bundle.glob(f"{image.name}.part.*"):
+        padded.rename(bundle / f"{image.name}.part.{int(padded.suffix[1:])}")
     parts = sorted(bundle.glob(f"{image.name}.part.*"), key=lambda p: int(p.suffix[1:]))
     manifest = bundle / f"{image.name}.manifest.xml"
     manifest.write_bytes(_euca2ools_manifest(image.name, image.stat().st_size, tar_sha1, parts,

@@ -200,3 +200,19 @@ def test_unbundle_plain_member_as_a_subprocess(key_files: KeyFiles, tmp_path: Pa
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == f"Wrote image {out / 'plain.img'}"
     assert (out / "plain.img").read_bytes() == image.read_bytes()
+
+
+def test_unbundle_unpadded_part_names_past_ten(key_files: KeyFiles, tmp_path: Path) -> None:
+    """.part.10 sorts before .part.2: the manifest's indexes give the order, not names."""
+    image = tmp_path / "src" / "many.img"
+    image.parent.mkdir()
+    image.write_bytes(os.urandom(12 * MIB + 5))
+    made = build_with_os_tools(tmp_path / "b", image, key_files, part_bytes="1m")
+    names = [p.name for p in made.parts]
+    assert len(names) == 13
+    assert sorted(names) != names  # the lexical order is wrong on purpose
+    out = tmp_path / "out"
+    out.mkdir()
+    result = unbundle(made.manifest, key_files.user_key, destination=out)
+    assert result.signature_checked
+    assert (out / "many.img").read_bytes() == image.read_bytes()
