@@ -278,3 +278,26 @@ def test_ciphertext_of_exactly_two_parts_has_no_empty_third(
     run(["gzip", "-t", str(gz)])
     digest, _ = gunzip_sha1(gz)
     assert digest == made.bundle.manifest.digest
+
+
+def test_machine_configuration_order_with_mappings_and_product_codes(
+    bundle_keys: BundleKeys, key_files: KeyFiles, tmp_path: Path
+) -> None:
+    """kernel_id and ramdisk_id come after block device mappings and product codes."""
+    image = tmp_path / "w.img"
+    image.write_bytes(os.urandom(5000))
+    made = make_bundle(image, tmp_path / "out", bundle_keys, kernel_id="eki-11111111",
+                       ramdisk_id="eri-22222222",
+                       block_device_mapping=(("ami", "sda1"), ("root", "/dev/sda1")),
+                       product_codes=("8A3C1F2E",))
+    raw = made.manifest_path.read_bytes()
+    assert (
+        b"<machine_configuration><architecture>x86_64</architecture>"
+        b"<block_device_mapping><mapping><virtual>ami</virtual><device>sda1</device></mapping>"
+        b"<mapping><virtual>root</virtual><device>/dev/sda1</device></mapping>"
+        b"</block_device_mapping><product_codes><product_code>8A3C1F2E</product_code>"
+        b"</product_codes><kernel_id>eki-11111111</kernel_id><ramdisk_id>eri-22222222"
+        b"</ramdisk_id></machine_configuration><image>"
+    ) in raw
+    assert verify_signature(signed_bytes(raw), text_of(raw, "signature"), key_files.user_pub,
+                            tmp_path)
