@@ -273,3 +273,26 @@ def test_a_cut_short_tarball_says_so(tmp_path: Path) -> None:
         build_memdisk(cut, tmp_path / "memdisk", work_dir=tmp_path / "work")
     assert not (tmp_path / "memdisk").exists()
     assert list((tmp_path / "work").iterdir()) == []
+
+
+@pytest.mark.parametrize("compression", ["", "gz", "bz2", "xz"])
+def test_every_tarball_kind_builds(tmp_path: Path, compression: str) -> None:
+    import subprocess
+
+    tree = make_tree(tmp_path / "src")
+    tarball = tmp_path / f"syslinux-6.04.tar{'.' + compression if compression else ''}"
+    # GNU tar, as the release was made: -a picks the compressor by the suffix.
+    subprocess.run(["tar", "-caf", str(tarball), "-C", str(tree.parent), tree.name],
+                   check=True, capture_output=True)
+    info = build_memdisk(tarball, tmp_path / "memdisk", work_dir=tmp_path / "work")
+    assert info.version == "6.04 20260101"
+
+
+def test_a_large_file_of_zeros_is_refused_without_reading_it(tmp_path: Path) -> None:
+    # tarfile's "r:*" tried xz last, and xz reads zeros as stream padding: a
+    # sparse disk image given as --source was read to its end (minutes).
+    zeros = tmp_path / "disk.img"
+    with open(zeros, "wb") as handle:
+        handle.truncate(16 << 30)
+    with pytest.raises(WizardError, match="is not a tar archive"):
+        build_memdisk(zeros, tmp_path / "memdisk", work_dir=tmp_path / "work")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import tarfile
 import tempfile
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from wizard.core.events import (
 )
 from wizard.core.files import atomic_writer
 from wizard.core.logs import get_logger
-from wizard.memdisk.extract import extract_release
+from wizard.memdisk.extract import archive_mode, extract_release
 from wizard.memdisk.verify import MemdiskInfo, verify_memdisk
 from wizard.prerequisites.distro import current_distro
 from wizard.prerequisites.tools import find_c_compiler, find_tool, run_streaming
@@ -116,9 +115,9 @@ def check_inputs(source: Path, out: Path, timeout: float, path: str | None = Non
 
 def _is_tarball(source: Path) -> bool:
     try:
-        return tarfile.is_tarfile(source)
-    except (OSError, EOFError, tarfile.TarError):
-        # Unreadable or cut short: the extraction says exactly what is wrong.
+        return archive_mode(source) is not None
+    except OSError:
+        # Unreadable: the extraction says exactly what is wrong.
         return True
 
 

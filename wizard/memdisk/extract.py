@@ -13,6 +13,7 @@ import os
 import posixpath
 import tarfile
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
 from wizard.core.errors import WizardError
 
@@ -61,13 +62,44 @@ def check_members(tarball: Path, members: list[tarfile.TarInfo]) -> None:
             raise _refuse(tarball, name, "is a device, FIFO or other special file")
 
 
+# Compressed archives by their first bytes; a plain tar by "ustar" at 257.
+ReadMode = Literal["r:", "r:gz", "r:bz2", "r:xz"]
+_MAGIC: tuple[tuple[bytes, ReadMode], ...] = (
+    (b"\x1f\x8b", "r:gz"),
+    (b"BZh", "r:bz2"),
+    (b"\xfd7zXZ\x00", "r:xz"),
+)
+
+
+def archive_mode(tarball: Path) -> ReadMode | None:
+    """The ``tarfile`` mode that opens ``tarball``, None when it is no tar archive.
+
+    Decided from the magic bytes, not by trying every decompressor as
+    ``r:*`` does: the xz reader takes zero bytes for stream padding and would
+    read a large file of zeros to its end before giving up.
+    """
+    with open(tarball, "rb") as handle:
+        head = handle.read(512)
+    for magic, mode in _MAGIC:
+        if head.startswith(magic):
+            return mode
+    if head[257:262] == b"ustar":
+        return "r:"
+    return None
+
+
 def extract_release(tarball: Path, dest: Path) -> None:
     """Extract ``tarball`` (.tar, .tar.gz, .tar.xz, .tar.bz2) into ``dest``."""
     tarball = Path(tarball)
-    archive_opened = False
     try:
-        with tarfile.open(tarball, "r:*") as archive:
-            archive_opened = True
+        mode = archive_mode(tarball)
+        if mode is None:
+            raise WizardError(
+                f"{tarball} is not a tar archive (plain, gzip, bzip2 or xz)",
+                "give a syslinux release tarball (.tar.gz, .tar.xz or .tar.bz2) or its "
+                "folder",
+            )
+        with tarfile.open(tarball, mode) as archive:
             members = archive.getmembers()
             check_members(tarball, members)
             dest.mkdir(parents=True, exist_ok=True)
@@ -85,13 +117,8 @@ def extract_release(tarball: Path, dest: Path) -> None:
             member = getattr(exc, "tarinfo", None)
             raise _refuse(tarball, getattr(member, "name", "?"),
                           f"was refused by the extraction filter ({exc})") from exc
-        if isinstance(exc, tarfile.ReadError) and not archive_opened:
-            # tarfile's own text lists every decompressor it tried: noise.
-            what = "is not a tar archive (plain, gzip, bzip2 or xz)"
-        else:
-            what = f"is damaged or cut short ({exc})"
         raise WizardError(
-            f"{tarball} {what}",
+            f"{tarball} is damaged or cut short ({exc})",
             "give a syslinux release tarball (.tar.gz, .tar.xz or .tar.bz2) or its folder",
         ) from exc
     except OSError as exc:
