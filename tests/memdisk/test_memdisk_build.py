@@ -296,3 +296,28 @@ def test_a_large_file_of_zeros_is_refused_without_reading_it(tmp_path: Path) -> 
         handle.truncate(16 << 30)
     with pytest.raises(WizardError, match="is not a tar archive"):
         build_memdisk(zeros, tmp_path / "memdisk", work_dir=tmp_path / "work")
+
+
+def test_a_folder_holding_the_release_copies_only_the_release(tmp_path: Path) -> None:
+    downloads = tmp_path / "downloads"
+    make_tree(downloads)
+    (downloads / "big-unrelated.iso").write_bytes(b"\0" * 4096)
+    work = tmp_path / "work"
+    copied: list[str] = []
+
+    def sink(event: Event) -> None:
+        if isinstance(event, LogLine) and event.text.startswith("make in"):
+            copied.extend(p.name for p in next(work.iterdir()).joinpath("source").iterdir())
+
+    info = build_memdisk(downloads, tmp_path / "memdisk", work_dir=work, sink=sink)
+    assert info.version == "6.04 20260101"
+    assert copied == ["syslinux-6.04"]
+
+
+def test_a_folder_without_a_release_is_refused_before_copying(tmp_path: Path) -> None:
+    # `--source /` must not start by copying the whole file system.
+    events: list[Event] = []
+    with pytest.raises(WizardError, match="no memdisk/ folder"):
+        build_memdisk(Path("/"), tmp_path / "memdisk", work_dir=tmp_path / "work",
+                      sink=events.append)
+    assert events == [] and not (tmp_path / "work").exists()

@@ -79,8 +79,10 @@ def _prepare_source(source: Path, build_dir: Path) -> Path:
     """Copy or extract ``source`` into ``build_dir``; return the tree's top."""
     tree = build_dir / "source"
     if source.is_dir():
-        # symlinks=True: a link in a release stays a link; nothing is followed.
-        shutil.copytree(source, tree, symlinks=True)
+        # Only the release itself is copied (a folder holding it may hold
+        # much more). symlinks=True: a link stays a link; nothing is followed.
+        top = find_memdisk_folder(source).parent
+        shutil.copytree(top, tree / (top.name or "syslinux"), symlinks=True)
     else:
         extract_release(source, tree)
     return tree
@@ -94,6 +96,8 @@ def check_inputs(source: Path, out: Path, timeout: float, path: str | None = Non
     if not (source.is_dir() or source.is_file()):
         raise WizardError(f"{source} is neither a file nor a folder (a device or FIFO?)",
                           source_fix)
+    if source.is_dir():
+        find_memdisk_folder(source)  # before anything is copied
     if source.is_file() and not _is_tarball(source):
         raise WizardError(f"{source} is not a tar archive (plain, gzip, bzip2 or xz)",
                           source_fix)
