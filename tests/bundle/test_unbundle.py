@@ -111,7 +111,14 @@ def test_unbundle_own_disk_bundle(disk_bundle: MadeBundle, key_files: KeyFiles,
     assert isinstance(events[0], StepStarted)
     assert isinstance(events[-1], StepFinished)
     assert events[-1].outputs["image"] == str(result.image)
-    progress = [e for e in events if isinstance(e, StepProgress)]
+    # Two phases: every part checked first, then the image rebuilt.
+    starts = [i for i, e in enumerate(events) if isinstance(e, StepStarted)]
+    assert len(starts) == 2
+    checking = [e for e in events[: starts[1]] if isinstance(e, StepProgress)]
+    assert checking[-1].done == checking[-1].total == sum(
+        (disk_bundle.manifest_path.parent / p.filename).stat().st_size
+        for p in result.manifest.parts)
+    progress = [e for e in events[starts[1]:] if isinstance(e, StepProgress)]
     assert progress
     done = [e.done for e in progress]
     assert done == sorted(done)
@@ -139,9 +146,14 @@ def test_unbundle_writes_atomically(disk_bundle: MadeBundle, key_files: KeyFiles
     """While the image is written only a temporary file exists; the final name
     appears when every check has passed."""
     seen: list[list[str]] = []
+    started: list[StepStarted] = []
 
     def sink(event: Event) -> None:
-        if isinstance(event, StepProgress) and event.done < (event.total or 0):
+        if isinstance(event, StepStarted):
+            started.append(event)
+        # The second phase writes the image (the first only checks the parts).
+        if (len(started) == 2 and isinstance(event, StepProgress)
+                and event.done < (event.total or 0)):
             seen.append(sorted(os.listdir(tmp_path)))
 
     result = unbundle(disk_bundle.manifest_path, key_files.user_key, destination=tmp_path,
