@@ -378,3 +378,18 @@ def test_report_as_dict_is_json_ready(tmp_path: Path) -> None:
     assert "NTBOOTDD.SYS: not in the floppy's root folder" in by_name["ntbootdd"]["detail"]
     assert by_name["size"]["fix"] is None
     assert data["files"]["BOOT.INI"] == len(SCSI_INI)
+
+
+def test_disk_cross_check_multi_path_on_another_bios_disk(tmp_path: Path) -> None:
+    # Windows installed on the VM's second disk: its BOOT.INI says rdisk(1),
+    # but that disk becomes the instance's first (and only) one.
+    second = XP_MULTI_INI.replace(b"rdisk(0)", b"rdisk(1)")
+    floppy = build_floppy(tmp_path / "f.img", boot_ini=second)
+    report = verify_floppy(floppy, _disk((Partition(1, 0x07, True, 32256, 8 << 30,
+                                                    WINDOWS_ROOT),)))
+    check = get(report, "disk")
+    assert not check.passed and not report.ready
+    assert "rdisk(1)" in check.detail and "rdisk(0)" in check.detail
+    assert "change rdisk(1) to rdisk(0)" in (check.fix or "")
+    # Without the disk there is nothing to compare with: the floppy is fine.
+    assert verify_floppy(floppy).ready

@@ -369,6 +369,16 @@ class _Verifier:
         partition = next((p for p in disk.partitions if p.number == path.partition), None)
         copy_fix = ("copy C:\\BOOT.INI of this disk's Windows to the floppy, or correct "
                     "partition(N) and the folder in the floppy's BOOT.INI")
+        if path.kind == "multi" and path.rdisk not in (None, 0):
+            # multi() counts BIOS disks. memdisk takes the floppy drive only,
+            # so the instance's disk (this image) is the first hard disk,
+            # rdisk(0); ephemeral disks the cloud adds come after it.
+            return [Check("disk", title, Result.FAIL,
+                          f"BOOT.INI starts {path.text}, the BIOS disk rdisk({path.rdisk}); "
+                          f"in the instance {disk.path.name} is the first disk, rdisk(0)",
+                          f"change rdisk({path.rdisk}) to rdisk(0) in the floppy's BOOT.INI "
+                          "(default= and the [operating systems] line), in Notepad, saved "
+                          "as ANSI")]
         if partition is None:
             have = ", ".join(str(n) for n in numbers) or "none"
             return [Check("disk", title, Result.FAIL,
