@@ -206,3 +206,12 @@ def test_image_of_one_partition_is_named_as_such(disks: dict[str, Path], tmp_pat
     assert "starts with an NTFS boot sector, not an MBR" in report.problems[0]
     assert "image of the whole disk" in report.problems[0]
     assert report.partitions == ()
+
+
+def test_windows_on_the_vms_second_disk_is_a_warning(tmp_path: Path) -> None:
+    boot_ini = images.MULTI_BOOT_INI.replace("rdisk(0)", "rdisk(1)")
+    disk = images.windows_disk(tmp_path / "second", images.xp_files(boot_ini, False))
+    report = inspect_disk(disk)
+    assert report.problems == ()
+    assert any("change rdisk(1) to rdisk(0) in the floppy's copy" in w
+               for w in report.warnings), report.warnings

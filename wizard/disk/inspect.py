@@ -260,6 +260,12 @@ class _Findings:
                 "SCSI driver installed and BOOT.INI uses scsi(), it stops with "
                 "INACCESSIBLE_BOOT_DEVICE (STOP 0x7B)"
             )
+        if boot.kind == "multi" and boot.rdisk not in (None, 0):
+            self.warn(
+                f"BOOT.INI starts Windows from {boot.text}, the VM's BIOS disk "
+                f"rdisk({boot.rdisk}); in the instance this image is the first disk: "
+                f"change rdisk({boot.rdisk}) to rdisk(0) in the floppy's copy of BOOT.INI"
+            )
         numbers = {partition.number for partition in partitions}
         if boot.partition is not None and boot.partition not in numbers:
             self.problem(
