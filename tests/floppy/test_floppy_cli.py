@@ -262,3 +262,20 @@ def test_checklist_commands_quote_odd_paths_and_name_the_disk_absolutely(
     assert result.returncode == 0, result.stderr
     assert f"--disk {scsi_disk}" in result.stdout
     assert f"floppy create '{tmp_path / 'my floppy.img'}'" in result.stdout
+
+
+def test_checklist_prose_fits_80_columns_and_commands_stay_whole(tmp_path: Path) -> None:
+    from wizard.cli.floppy import render_checklist
+    from wizard.floppy.checklist import build_checklist
+
+    image = tmp_path / "a rather long folder name" / "win-boot.img"
+    checklist = build_checklist(image, vm="windows-xp-professional")
+    text = render_checklist(checklist)
+    commands = {c for step in checklist.steps for c in step.commands}
+    commands |= {a.partition(": ")[2] for step in checklist.steps for a in step.alternatives}
+    for line in text.splitlines()[1:]:  # the title names the image, however long
+        if len(line) > 80:
+            assert line.strip() in commands, line
+    # Every command is printed whole, on one line.
+    printed = {line.strip() for line in text.splitlines()}
+    assert commands <= printed

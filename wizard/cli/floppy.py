@@ -158,6 +158,18 @@ def render_report(report: FloppyReport, ascii_only: bool = False) -> str:
     return _ascii("\n".join(lines), ascii_only)
 
 
+def _alternative(text: str) -> list[str]:
+    """``or, WHEN:`` on its own line, then what to do under it, unwrapped.
+
+    What to do holds a command or options with paths (virsh ..., -fda PATH):
+    never wrapped, so it copies and pastes whole.
+    """
+    when, colon, what = text.partition(": ")
+    if not colon:
+        return _wrap(f"or, {text}", "       ")
+    return [f"       or, {when}:", f"         {what}"]
+
+
 def render_checklist(checklist: Checklist, ascii_only: bool = False) -> str:
     """The checklist as numbered steps with their commands and why."""
     lines = [f"Floppy checklist for {checklist.image}"]
@@ -167,10 +179,11 @@ def render_checklist(checklist: Checklist, ascii_only: bool = False) -> str:
         lines.extend(_wrap(f"Note: {note}", "  "))
     for number, step in enumerate(checklist.steps, start=1):
         lines.append("")
-        lines.append(f"[ ] {number}. {step.title}")
+        lines.extend(textwrap.wrap(f"[ ] {number}. {step.title}", _WIDTH,
+                                   subsequent_indent="       ", break_on_hyphens=False))
         lines.append(f"       {step.where}:")
         lines.extend(f"         {command}" for command in step.commands)
-        # Alternatives hold commands: never wrapped, so they copy and paste whole.
-        lines.extend(f"       or, {alternative}" for alternative in step.alternatives)
+        for alternative in step.alternatives:
+            lines.extend(_alternative(alternative))
         lines.extend(_wrap(f"Why: {step.why}", "       "))
     return _ascii("\n".join(lines), ascii_only)
