@@ -211,9 +211,9 @@ def test_verify_refuses_a_fifo_instead_of_waiting(tmp_path: Path) -> None:
     one_line_error(cli("floppy", "verify", pipe), "not a regular file")
     floppy = build_floppy(tmp_path / "f.img")
     one_line_error(cli("floppy", "verify", floppy, "--disk", pipe), "disk image",
-                   "not a regular file")
+                   "neither a file nor a block device")
     one_line_error(cli("floppy", "checklist", floppy, "--disk", "/dev/zero"),
-                   "not a regular file")
+                   "neither a file nor a block device")
 
 
 def test_unreadable_floppy_is_one_line(tmp_path: Path) -> None:

@@ -56,13 +56,14 @@ def detect_format(path: Path) -> str:
     """``raw``, ``qcow2``, ``qcow``, ``vmdk``, ``vpc``, ``vhdx``, ``qed`` or ``vdi``."""
     path = Path(path)
     try:
-        if path.exists() and not path.is_dir() and not path.is_file():
-            # Opening a FIFO would wait for a writer forever; a device's size
-            # reads as 0. The image must be a file.
+        if path.exists() and not (path.is_dir() or path.is_file() or path.is_block_device()):
+            # Opening a FIFO would wait for a writer forever; a character
+            # device is no disk. A block device (an LVM volume) is one.
             raise WizardError(
-                f"the disk image {path} is not a regular file (a device or FIFO?)",
-                "give a disk image file; copy a block device or LVM volume to one first "
-                "(dd if=/dev/DEVICE of=disk.img bs=1M)")
+                f"the disk image {path} is neither a file nor a block device (a FIFO or "
+                "character device?)",
+                "give the disk image file, or the block device (LVM volume) that holds "
+                "the disk")
         with open(path, "rb") as handle:
             head = handle.read(512)
             size = handle.seek(0, 2)
@@ -84,6 +85,12 @@ def detect_format(path: Path) -> str:
     return RAW
 
 
+def image_size(path: Path) -> int:
+    """Bytes in the image: the file's size, or a block device's (whose st_size is 0)."""
+    with open(path, "rb") as handle:
+        return handle.seek(0, 2)
+
+
 def virtual_size(path: Path, fmt: str) -> int | None:
     """The size of the disk the image holds (what raw conversion writes).
 
@@ -94,7 +101,7 @@ def virtual_size(path: Path, fmt: str) -> int | None:
     """
     path = Path(path)
     if fmt == RAW:
-        return path.stat().st_size
+        return image_size(path)
     qemu_img = shutil.which("qemu-img")
     if qemu_img is not None:
         try:

@@ -11,12 +11,17 @@ reader cannot open) is a *warning* that says what was not checked.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from wizard.core.errors import WizardError
 from wizard.core.logs import get_logger
-from wizard.disk.formats import RAW, describe_format, detect_format, virtual_size
+from wizard.disk.formats import (
+    RAW,
+    describe_format,
+    detect_format,
+    image_size,
+    virtual_size,
+)
 from wizard.disk.mbr import SECTOR, MbrEntry, read_partition_table
 from wizard.disk.ntfs import NTFS_OEM_ID, NtfsRoot, NtfsUnreadable, read_ntfs_root
 from wizard.disk.report import DiskReport, Partition
@@ -55,7 +60,8 @@ def inspect_disk(path: Path, recipe: str = "memdisk") -> DiskReport:
         return _not_raw(path, fmt, recipe)
     try:
         with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
+            # seek, not fstat: an LVM volume's st_size is 0.
+            size = handle.seek(0, 2)
 
             def read_sector(lba: int) -> bytes:
                 handle.seek(lba * SECTOR)
@@ -129,7 +135,7 @@ def inspect_disk(path: Path, recipe: str = "memdisk") -> DiskReport:
 
 def _not_raw(path: Path, fmt: str, recipe: str) -> DiskReport:
     virtual = virtual_size(path, fmt)
-    size = virtual or path.stat().st_size
+    size = virtual or image_size(path)
     finder = _Findings(recipe)
     if virtual is None:
         finder.warn(f"the size of the disk inside {path} could not be read (qemu-img "
