@@ -167,3 +167,17 @@ def test_the_table_fits_80_columns_and_keeps_paths_whole(
     assert "/root/.local/state/euca-windows-wizard/work," in text
     assert "syslinux-common," in text and "one: euca-windows-wizard memdisk" in text
     assert not any(line.endswith("-") for line in text.splitlines())
+
+
+def test_a_bad_ca_bundle_is_a_row_not_a_crash(tmp_path: Path, url: str) -> None:
+    eucarc = make_kit(tmp_path / "creds", url, url)
+    https = url.replace("http://", "https://")
+    result = run_check("--eucarc", str(eucarc), "--ca-bundle", str(eucarc), "-U", https,
+                       "--work-dir", str(tmp_path), "--timeout", "1", home=tmp_path)
+    assert result.returncode == 1
+    assert "unexpected" not in result.stderr and result.stderr == ""
+    # Long temporary paths are cut to the width: compare without white space.
+    out = "".join(result.stdout.split())
+    for words in (f"FAIL EC2 endpoint {https}: the CA bundle {eucarc} cannot be used",
+                  "fix: give a PEM file of CA certificates with --ca-bundle"):
+        assert "".join(words.split()) in out, result.stdout

@@ -39,3 +39,18 @@ def test_tls_to_a_plain_http_server_fails_cleanly() -> None:
         probe = probe_endpoint(url.replace("http://", "https://"), timeout=2)
     assert not probe.ok
     assert "127.0.0.1" in probe.detail
+
+
+def test_an_unusable_ca_bundle_is_a_failed_probe_with_its_fix(tmp_path) -> None:
+    # Before: ssl.create_default_context raised out of the probe, and check
+    # ended in "unexpected SSLError" (or FileNotFoundError, IsADirectoryError).
+    text = tmp_path / "not-pem.txt"
+    text.write_text("hello\n")
+    for bundle, why in ((text, "it holds no PEM certificate"),
+                        (tmp_path / "missing.pem", "No such file or directory"),
+                        (tmp_path, "Is a directory")):
+        probe = probe_endpoint("https://127.0.0.1:1/services/compute", timeout=1,
+                               ca_bundle=str(bundle))
+        assert not probe.ok
+        assert probe.detail == f"the CA bundle {bundle} cannot be used ({why})"
+        assert probe.fix is not None and "--ca-bundle" in probe.fix

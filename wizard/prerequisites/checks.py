@@ -281,8 +281,8 @@ def check_endpoints(creds: Credentials, timeout: float = 3.0) -> list[CheckResul
             continue
         probe = probe_endpoint(item.value, timeout=timeout, verify=creds.verify,
                                ca_bundle=creds.get("ca_bundle"))
-        fix = None
-        if not probe.ok:
+        fix = probe.fix
+        if not probe.ok and fix is None:
             where = f"port {probe.port} of {probe.host}" if probe.port else "the URL"
             fix = (f"check {item.value} (from {item.source}), that the cloud is up and "
                    f"that {where} can be reached from this machine")

@@ -24,6 +24,8 @@ class Probe:
     detail: str
     host: str = ""
     port: int = 0
+    # Set when the fix is not "is the cloud up and reachable" (a bad CA bundle).
+    fix: str | None = None
 
 
 def probe_endpoint(
@@ -40,7 +42,15 @@ def probe_endpoint(
     host = parts.hostname
     connection: http.client.HTTPConnection
     if parts.scheme == "https":
-        context = ssl.create_default_context(cafile=ca_bundle)
+        try:
+            context = ssl.create_default_context(cafile=ca_bundle)
+        except (OSError, ssl.SSLError) as exc:
+            # SSLError is an OSError: test it first.
+            why = ("it holds no PEM certificate" if isinstance(exc, ssl.SSLError)
+                   else exc.strerror or str(exc))
+            return Probe(False, f"the CA bundle {ca_bundle} cannot be used ({why})", host, port,
+                         fix=f"give a PEM file of CA certificates with --ca-bundle (or unset "
+                         f"AWS_CA_BUNDLE / ca-bundle if {ca_bundle} is wrong)")
         if not verify:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
