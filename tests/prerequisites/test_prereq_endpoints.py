@@ -32,6 +32,12 @@ def test_not_a_url() -> None:
     assert not probe_endpoint("ftp://127.0.0.1/").ok
     assert not probe_endpoint("127.0.0.1:8773").ok
     assert not probe_endpoint("http://127.0.0.1:99999/").ok
+    # urlsplit raises on these; the probe must say so, not raise.
+    unclosed = probe_endpoint("http://[::1/services/compute")
+    assert not unclosed.ok and "is not a valid URL (Invalid IPv6 URL)" in unclosed.detail
+    port = probe_endpoint("http://127.0.0.1:abc/")
+    assert not port.ok and "is not a valid URL" in port.detail
+    assert probe_endpoint("http://").detail == "'http://' names no host"
 
 
 def test_tls_to_a_plain_http_server_fails_cleanly() -> None:

@@ -32,13 +32,15 @@ def probe_endpoint(
     url: str, timeout: float = 3.0, verify: bool = True, ca_bundle: str | None = None
 ) -> Probe:
     """Send ``GET`` to ``url`` and report whether anything answered."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return Probe(False, f"{url!r} is not an http:// or https:// URL")
     try:
+        parts = urlsplit(url.strip())
         port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        return Probe(False, f"{url!r} has an invalid port")
+    except ValueError as exc:  # an unclosed [IPv6 address, a port that is no number
+        return Probe(False, f"{url!r} is not a valid URL ({exc})")
+    if parts.scheme not in ("http", "https"):
+        return Probe(False, f"{url!r} is not an http:// or https:// URL")
+    if not parts.hostname:
+        return Probe(False, f"{url!r} names no host")
     host = parts.hostname
     connection: http.client.HTTPConnection
     if parts.scheme == "https":
