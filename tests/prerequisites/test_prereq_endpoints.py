@@ -38,6 +38,8 @@ def test_not_a_url() -> None:
     port = probe_endpoint("http://127.0.0.1:abc/")
     assert not port.ok and "is not a valid URL" in port.detail
     assert probe_endpoint("http://").detail == "'http://' names no host"
+    spaces = probe_endpoint("http://127.0.0.1:1/services/ compute")
+    assert not spaces.ok and "is not a valid URL (URL can't contain control" in spaces.detail
 
 
 def test_tls_to_a_plain_http_server_fails_cleanly() -> None:

@@ -63,6 +63,8 @@ def probe_endpoint(
     try:
         connection.request("GET", parts.path or "/", headers={"User-Agent": "euca-windows-wizard"})
         status = connection.getresponse().status
+    except http.client.InvalidURL as exc:  # spaces or control characters in the path
+        return Probe(False, f"{url!r} is not a valid URL ({exc})", host, port)
     except ssl.SSLError as exc:
         return Probe(False, f"TLS handshake with {host}:{port} failed ({exc.reason})", host, port)
     except TimeoutError:
