@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.disk import images
 from wizard.core.errors import WizardError
@@ -244,3 +246,37 @@ def test_a_block_device_is_inspected_like_its_image(
     assert report.problems == ()
     assert report.needs_ntbootdd is True
     assert report.floppy_files == ("NTLDR", "NTDETECT.COM", "BOOT.INI", "NTBOOTDD.SYS")
+
+
+@settings(max_examples=300, deadline=2000)
+@given(st.binary(min_size=512, max_size=512 * 64), st.lists(st.integers(0, 3), max_size=4))
+def test_fuzz_partition_tables_never_crash_or_loop(disk: bytes, extended: list[int]) -> None:
+    # Random sectors behind a valid signature, some slots typed extended so
+    # that the EBR chain is followed through garbage (loops, wild pointers).
+    data = bytearray(disk)
+    data[0x1FE:0x200] = b"\x55\xaa"
+    for slot in extended:
+        data[0x1BE + 16 * slot + 4] = 0x05
+
+    def read_sector(lba: int) -> bytes:
+        return bytes(data[lba * 512:(lba + 1) * 512])
+
+    table = read_partition_table(bytes(data[:512]), read_sector)
+    assert table.has_signature
+    assert len(table.entries) <= 4 + 4 * 128
+    numbers = [entry.number for entry in table.entries]
+    assert numbers == list(range(1, len(numbers) + 1))
+
+
+@settings(max_examples=40, deadline=10000)
+@given(st.binary(min_size=0, max_size=4096))
+def test_fuzz_random_disk_images_always_give_a_report(head: bytes) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "disk.img"
+        data = bytearray(head.ljust(64 * 1024, b"\0"))
+        data[0x1FE:0x200] = b"\x55\xaa"
+        path.write_bytes(bytes(data))
+        report = inspect_disk(path)
+        assert report.format in ("raw", "vpc", "qcow", "qcow2", "vmdk", "vhdx", "qed", "vdi")
