@@ -321,3 +321,18 @@ def test_a_folder_without_a_release_is_refused_before_copying(tmp_path: Path) ->
         build_memdisk(Path("/"), tmp_path / "memdisk", work_dir=tmp_path / "work",
                       sink=events.append)
     assert events == [] and not (tmp_path / "work").exists()
+
+
+def test_a_failed_make_points_to_the_memdisk_a_6x_release_ships(tmp_path: Path) -> None:
+    # syslinux 6.x builds from the top (make bios) and ships bios/memdisk/memdisk
+    # ready-made; when make in memdisk/ fails, the fix names that file.
+    tree = make_tree(tmp_path / "src", asm=BROKEN_ASM, top="syslinux-6.03")
+    shipped = tree / "bios" / "memdisk"
+    shipped.mkdir(parents=True)
+    (shipped / "memdisk").write_bytes(Path("/usr/lib/syslinux/memdisk").read_bytes())
+    tarball = make_tarball(tree, tmp_path / "syslinux-6.03.tar.gz")
+    with pytest.raises(WizardError) as caught:
+        build_memdisk(tarball, tmp_path / "memdisk", work_dir=tmp_path / "work")
+    assert ("unpack syslinux-6.03/bios/memdisk/memdisk from syslinux-6.03.tar.gz"
+            in (caught.value.fix or ""))
+    assert not (tmp_path / "memdisk").exists()

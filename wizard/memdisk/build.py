@@ -205,11 +205,20 @@ def _build(
         )
         if result.returncode != 0:
             last = " | ".join(result.last_lines) or "no output"
+            fix = ("install what the error names, or try the distribution's memdisk "
+                   "(euca-windows-wizard memdisk find)")
+            # syslinux 6.x builds per firmware from the top folder (make bios),
+            # and its release tarballs ship the result ready-made.
+            shipped = folder.parent / "bios" / "memdisk" / "memdisk"
+            if shipped.is_file():
+                where = shipped.relative_to(tree)
+                fix += (f", or use the memdisk this release ships ready-made: unpack "
+                        f"{where} from {source.name} and check it with "
+                        "euca-windows-wizard memdisk verify FILE")
             raise WizardError(
                 f"make failed in memdisk/ with exit status {result.returncode}; "
                 f"its last lines: {last}",
-                "install what the error names, or try the distribution's memdisk "
-                "(euca-windows-wizard memdisk find)",
+                fix,
             )
         built = folder / "memdisk"
         if not built.is_file():
