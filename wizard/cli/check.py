@@ -51,7 +51,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     # register; --s3-url the other endpoint) and of bundle (-c, -k, -u,
     # --ec2cert), so that every fix the credentials rows name works here too.
     add_cloud_options(parser, "ec2_url")
-    group = next(g for g in parser._action_groups if g.title == "cloud and credentials")
+    # Beside add_cloud_options' flags in --help (the parser itself, should
+    # that group ever be renamed).
+    group: argparse._ActionsContainer = next(
+        (g for g in parser._action_groups if g.title == "cloud and credentials"), parser)
     group.add_argument("--s3-url", metavar="URL",
                        help="the S3 (object storage) endpoint, path included")
     group.add_argument("-c", "--cert", metavar="FILE", help="your certificate (EC2_CERT)")
