@@ -195,12 +195,21 @@ def test_create_never_replaces_a_device_fifo_or_link(tmp_path: Path) -> None:
         "dangling.img", "link.img", "pipe.img", "target.img"]
 
 
-def test_create_refuses_a_character_device_without_touching_it() -> None:
-    before = os.stat("/dev/null")
-    one_line_error(cli("floppy", "create", "/dev/null", "--force"), "not a regular file")
-    after = os.stat("/dev/null")
-    assert (after.st_ino, after.st_rdev, after.st_mode) == (
-        before.st_ino, before.st_rdev, before.st_mode)
+def test_create_refuses_a_character_device_without_touching_it(tmp_path: Path) -> None:
+    # A device node of the test's own (the same as /dev/null), so that a
+    # regression replaces a file in tmp_path, not the machine's /dev/null.
+    import stat
+
+    device = tmp_path / "null"
+    try:
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("making a device node needs root")
+    before = os.stat(device)
+    one_line_error(cli("floppy", "create", device, "--force"), "not a regular file")
+    after = os.stat(device)
+    assert stat.S_ISCHR(after.st_mode)
+    assert (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)
 
 
 def test_verify_refuses_a_fifo_instead_of_waiting(tmp_path: Path) -> None:
