@@ -73,3 +73,17 @@ def test_mask_hides_secrets() -> None:
     shown = mask(secret)
     assert secret not in shown and len(shown) < 10
     assert mask(None) == "(not set)"
+
+
+def test_log_lines_with_undecodable_paths_are_kept(tmp_path: Path, capfd) -> None:
+    import logging
+
+    from wizard.core.logs import get_logger, setup_logging
+
+    log_file = setup_logging(0, tmp_path / "run.log")
+    odd = os.fsdecode(b"/tmp/disk-\xff.img")
+    get_logger("test").info("image %s", odd)
+    for handler in logging.getLogger("wizard").handlers:
+        handler.flush()
+    assert "Logging error" not in capfd.readouterr().err
+    assert "disk-\\udcff.img" in log_file.read_text()

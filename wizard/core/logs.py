@@ -41,7 +41,9 @@ def setup_logging(verbosity: int = 0, log_file: Path | None = None) -> Path:
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
         handler.close()
-    file_handler = logging.FileHandler(log_file, encoding="utf-8")
+    # A path with bytes that are not UTF-8 (surrogate escapes) must not turn
+    # a log line into a "--- Logging error ---" traceback on the console.
+    file_handler = logging.FileHandler(log_file, encoding="utf-8", errors="backslashreplace")
     os.chmod(log_file, 0o600)
     file_handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
