@@ -86,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"Bundle folder: {destination}", file=sys.stderr)
     bundle = bundle_image(request, progress)
     manifest = bundle.manifest
-    print(f"Bundled {image} ({manifest.size:,} bytes) into {len(manifest.parts)} parts "
+    parts = f"{len(manifest.parts)} part{'s' if len(manifest.parts) != 1 else ''}"
+    print(f"Bundled {image} ({manifest.size:,} bytes) into {parts} "
           f"({manifest.bundled_size:,} bytes) in {destination}", file=sys.stderr)
     print(f"Wrote manifest {bundle.manifest_path}")
     return 0

@@ -8,6 +8,7 @@ stays readable.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from typing import TextIO
@@ -82,7 +83,11 @@ class ConsoleProgress:
             self._last_draw = now
             filled = int(fraction * _BAR)
             bar = "#" * filled + "-" * (_BAR - filled)
-            self.stream.write(f"\r\x1b[K{self._title} [{bar}] {int(fraction * 100):3d}% {figures}")
+            line = f"{self._title} [{bar}] {int(fraction * 100):3d}% {figures}"
+            # A line longer than the terminal wraps, and \r then redraws only
+            # its last row: cut it to the width instead.
+            width = shutil.get_terminal_size((80, 24)).columns - 1
+            self.stream.write(f"\r\x1b[K{line[:width]}")
             self.stream.flush()
             self._drawn = True
         else:
