@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-import select
 import shlex
 import signal
 import stat
 import struct
 import subprocess
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 from tests.cloud.conftest import PYTHON, ROOT, cli_env
 from wizard.cloud.samples import make_bare_sample_disk, make_sample_disk, make_sample_floppy
@@ -20,21 +21,34 @@ from wizard.disk.inspect import inspect_disk
 from wizard.floppy.verify import verify_floppy
 
 
-def read_until(child: subprocess.Popen[str], marker: str, timeout: float = 60) -> list[str]:
-    assert child.stdout is not None
-    lines: list[str] = []
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        ready, _, _ = select.select([child.stdout], [], [], 0.2)
-        if ready:
-            line = child.stdout.readline()
-            if not line:
-                break
-            lines.append(line.rstrip("\n"))
-            if marker in line:
-                return lines
-    err = child.stderr.read() if child.stderr else ""
-    raise AssertionError(f"no {marker!r} in {lines}; stderr: {err}")
+class Output:
+    """Read a child's stdout and stderr in threads, so neither pipe can fill and block it."""
+
+    def __init__(self, child: subprocess.Popen[str]) -> None:
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self.threads = [threading.Thread(target=self._pump, args=(stream, into), daemon=True)
+                        for stream, into in ((child.stdout, self.out), (child.stderr, self.err))]
+        for thread in self.threads:
+            thread.start()
+
+    @staticmethod
+    def _pump(stream: IO[str] | None, into: list[str]) -> None:
+        assert stream is not None
+        for line in stream:
+            into.append(line.rstrip("\n"))
+
+    def wait_for(self, marker: str, timeout: float = 60) -> list[str]:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if any(marker in line for line in self.out):
+                return list(self.out)
+            time.sleep(0.05)
+        raise AssertionError(f"no {marker!r} in {self.out}; stderr: {self.err}")
+
+    def finish(self) -> None:
+        for thread in self.threads:
+            thread.join(timeout=10)
 
 
 def test_sandbox_command_serves_until_ctrl_c_and_the_printed_recipe_works(tmp_path: Path):
@@ -43,8 +57,9 @@ def test_sandbox_command_serves_until_ctrl_c_and_the_printed_recipe_works(tmp_pa
     env.update(PYTHONPATH=str(ROOT), HOME=str(tmp_path / "home"))
     child = subprocess.Popen([PYTHON, "-m", "wizard", "sandbox", "--dir", str(folder)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    output = Output(child)
     try:
-        lines = read_until(child, "Serving until Ctrl+C")
+        lines = output.wait_for("Serving until Ctrl+C")
         text = "\n".join(lines)
         assert str(folder) in text and str(folder / "eucarc") in text
         assert "SAMPLE disk:" in text and "(a sample, not Windows)" in text
@@ -69,14 +84,16 @@ def test_sandbox_command_serves_until_ctrl_c_and_the_printed_recipe_works(tmp_pa
             "Uploaded sandbox-images/sample-disk.img.manifest.xml"
         assert outputs[2].splitlines()[-1].startswith("IMAGE\tami-")
         child.send_signal(signal.SIGINT)
-        _, err = child.communicate(timeout=20)
+        child.wait(timeout=20)
+        output.finish()
+        err = "\n".join(output.err)
         assert child.returncode == 0, err
         assert "Stopping the sandbox cloud" in err
         assert "Traceback" not in err
     finally:
         if child.poll() is None:
             child.kill()
-            child.communicate()
+            child.wait()
 
 
 def test_sandbox_without_moto_says_what_to_install(tmp_path: Path, sandbox: Sandbox):

@@ -38,6 +38,9 @@ def run(args: argparse.Namespace) -> int:
         stopping.set()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # Line by line, also into a pipe or a log: someone may be waiting for a line.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)
     try:
         with start_sandbox(Path(args.dir) if args.dir else None) as sandbox:
             rc = sandbox.eucarc

@@ -213,9 +213,9 @@ def _make_handler(proxy: PathProxy) -> type[BaseHTTPRequestHandler]:
                            if self.path == p or self.path.startswith(p + "/")
                            or self.path.startswith(p + "?")), None)
             if prefix is None:
+                proxy._note(Exchange(method, self.path, headers, 404, len(body), form))
                 self._answer(404, b"<Error><Code>NoSuchService</Code><Message>use "
                              b"/services/objectstorage or /services/compute</Message></Error>")
-                proxy._note(Exchange(method, self.path, headers, 404, len(body), form))
                 return
             service = PREFIXES[prefix]
             fault = proxy._fault_for(method, self.path)
@@ -228,8 +228,9 @@ def _make_handler(proxy: PathProxy) -> type[BaseHTTPRequestHandler]:
             if fault is not None and fault.kind == "delay":
                 time.sleep(fault.seconds)
             elif fault is not None:
-                self._answer(fault.status, _error_xml(service, fault.code, fault.message))
+                # Logged before answering: a client that has its answer may look at the log.
                 proxy._note(Exchange(method, self.path, headers, fault.status, len(body), form))
+                self._answer(fault.status, _error_xml(service, fault.code, fault.message))
                 return
             upstream_path = self.path[len(prefix):] or "/"
             if not upstream_path.startswith("/"):
@@ -246,11 +247,12 @@ def _make_handler(proxy: PathProxy) -> type[BaseHTTPRequestHandler]:
                 answer_headers = answer.getheaders()
             except OSError as exc:
                 log.warning("proxy: upstream failed: %s", exc)
-                self._answer(502, b"<Error><Code>BadGateway</Code></Error>")
                 proxy._note(Exchange(method, self.path, headers, 502, len(body), form))
+                self._answer(502, b"<Error><Code>BadGateway</Code></Error>")
                 return
             finally:
                 conn.close()
+            proxy._note(Exchange(method, self.path, headers, status, len(body), form))
             self.send_response(status)
             for name, value in answer_headers:
                 if name.lower() in _ANSWER_DROP or name.lower() == "content-length":
@@ -265,7 +267,6 @@ def _make_handler(proxy: PathProxy) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
-            proxy._note(Exchange(method, self.path, headers, status, len(body), form))
 
         def _answer(self, status: int, data: bytes) -> None:
             self.send_response(status)
