@@ -35,8 +35,12 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: st
 def test_upload_then_register_by_hand(cloud_box: Sandbox, tmp_path: Path):
     made = make_bundle(cloud_box, tmp_path, size=5 * 64 * 1024)
     rc = str(cloud_box.eucarc)
-    up = run(cloud_box, "upload", "--eucarc", rc, "-b", "cli-bucket/xp", "-m", str(made.manifest))
+    log_file = tmp_path / "run.log"
+    up = run(cloud_box, "-vv", "--log-file", str(log_file), "upload", "--eucarc", rc,
+             "-b", "cli-bucket/xp", "-m", str(made.manifest))
     assert up.returncode == 0, up.stderr
+    assert "sample.img" in log_file.read_text()
+    assert cloud_box.secret_key not in log_file.read_text()
     assert up.stdout.splitlines()[-1] == "Uploaded cli-bucket/xp/sample.img.manifest.xml"
     assert "Uploading sample.img" in up.stderr and "100%" in up.stderr
     assert cloud_box.secret_key not in up.stderr + up.stdout

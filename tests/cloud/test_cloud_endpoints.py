@@ -98,3 +98,4 @@ def test_options_region_user_and_flag_sources(tmp_path: Path,
     assert creds.region is not None and creds.region.value == "lab"
     assert creds.s3_url is not None and creds.s3_url.source == "--url flag"
     assert c.s3 is not None and c.s3.sigv == 2
+

@@ -277,3 +277,33 @@ def test_destination_with_prefix():
     dest = parse_destination("images/xp/sp3/")
     assert (dest.bucket, dest.prefix) == ("images", "xp/sp3")
     assert dest.location("a.manifest.xml") == "images/xp/sp3/a.manifest.xml"
+
+
+def test_hung_endpoint_times_out_naming_the_url(cloud_box: Sandbox, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch):
+    """A server that accepts connections and never answers: read timeouts, then one error."""
+    import socket
+
+    from wizard.cloud import endpoints
+    from wizard.cloud.calls import RetryPolicy
+    from wizard.credentials import load_credentials
+
+    made = make_bundle(cloud_box, tmp_path, size=64 * 1024)
+    monkeypatch.setattr(endpoints, "READ_TIMEOUT", 1)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)  # the kernel completes connections; nobody ever answers
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/services/objectstorage"
+    try:
+        creds = load_credentials({"s3_url": url}, environ={}, eucarc=cloud_box.eucarc,
+                                 ini_paths=[])
+        cloud = endpoints.cloud_from_credentials(creds, services=("s3",))
+        start = time.monotonic()
+        with pytest.raises(WizardError) as info:
+            upload_bundle(made.manifest, "hung", cloud,
+                          policy=RetryPolicy(attempts=2, first_delay=0.01))
+        assert time.monotonic() - start < 10
+    finally:
+        listener.close()
+    assert url in info.value.message
+    assert "did not answer within 1 seconds" in info.value.message

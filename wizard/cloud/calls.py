@@ -19,7 +19,8 @@ from typing import TypeVar
 from botocore import exceptions as bx
 from botocore.parsers import ResponseParserError
 
-from wizard.cloud.endpoints import CONNECT_TIMEOUT, READ_TIMEOUT, Endpoint
+from wizard.cloud import endpoints as _endpoints
+from wizard.cloud.endpoints import Endpoint
 from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag
 from wizard.core.logs import get_logger
@@ -99,14 +100,14 @@ def explain(exc: BaseException, endpoint: Endpoint, what: str, key_source: str =
     if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError)):
         return WizardError(
             f"cannot {what}: {url} does not answer (no connection within "
-            f"{CONNECT_TIMEOUT} seconds, several tries)",
+            f"{_endpoints.CONNECT_TIMEOUT} seconds, several tries)",
             f"check the URL (from {endpoint.source}), that the cloud is running and that "
             "no firewall is in the way",
         )
     if isinstance(exc, bx.ReadTimeoutError):
         return WizardError(
             f"cannot {what}: {url} accepted the connection but did not answer within "
-            f"{READ_TIMEOUT} seconds (several tries)",
+            f"{_endpoints.READ_TIMEOUT} seconds (several tries)",
             "check that the cloud's services are healthy, then run the same command again",
         )
     if isinstance(exc, (bx.ConnectionClosedError, bx.HTTPClientError, ConnectionError)):
