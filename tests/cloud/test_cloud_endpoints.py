@@ -99,3 +99,15 @@ def test_options_region_user_and_flag_sources(tmp_path: Path,
     assert creds.s3_url is not None and creds.s3_url.source == "--url flag"
     assert c.s3 is not None and c.s3.sigv == 2
 
+
+
+def test_redact_argv_masks_every_spelling_of_the_secret() -> None:
+    from wizard.credentials.options import redact_argv
+
+    secret = "Very-Secret-Key-0123456789"
+    argv = ["upload", "-S", secret, f"-S{secret}", "--secret-key", secret,
+            f"--secret-key={secret}", "-I", "AKIVISIBLE", "-b", "bucket"]
+    shown = " ".join(redact_argv(argv))
+    assert secret not in shown
+    assert "AKIVISIBLE" in shown and "bucket" in shown
+    assert redact_argv(["-b", "-S"]) == ["-b", "-S"]

@@ -10,9 +10,10 @@ the user of the euca2ools ini files, as euca2ools 3 does.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from wizard.core.logs import mask
 from wizard.credentials import Credentials, load_credentials
 
 if TYPE_CHECKING:
@@ -99,3 +100,30 @@ def cloud_from_args(args: argparse.Namespace, services: tuple[str, ...],
     names = {getattr(args, "url_field", "s3_url"): "-U/--url"}
     names.update({field_name: flag for field_name, (flag, _) in (extra_flags or {}).items()})
     return cloud_from_credentials(creds, services=services, sigv=sigv, flag_names=names)
+
+
+SECRET_FLAGS = ("-S", "--secret-key")
+
+
+def redact_argv(argv: Sequence[str]) -> list[str]:
+    """The command line with the secret key's value masked, for logging it.
+
+    ``-S KEY``, ``-SKEY``, ``--secret-key KEY`` and ``--secret-key=KEY`` all
+    become masked (``wizard.core.logs.mask``); everything else is unchanged.
+    """
+    out: list[str] = []
+    hide_next = False
+    for arg in argv:
+        if hide_next:
+            out.append(mask(arg))
+            hide_next = False
+        elif arg in SECRET_FLAGS:
+            out.append(arg)
+            hide_next = True
+        elif arg.startswith("--secret-key="):
+            out.append("--secret-key=" + mask(arg.split("=", 1)[1]))
+        elif arg.startswith("-S") and not arg.startswith("--"):
+            out.append("-S" + mask(arg[2:]))
+        else:
+            out.append(arg)
+    return out
