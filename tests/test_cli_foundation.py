@@ -115,3 +115,19 @@ def test_unexpected_error_points_at_the_log(test_commands, capsys, tmp_path: Pat
     logged = log_file.read_text()
     assert "Traceback" in logged and "ZeroDivisionError: boom" in logged
     assert oct(log_file.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize("spelling", [["-S", "{s}"], ["--secret-key={s}"], ["--secret", "{s}"]])
+def test_secret_key_never_reaches_the_log(tmp_path: Path, spelling: list[str]) -> None:
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzSECRET"
+    log_file = tmp_path / "run.log"
+    args = [a.format(s=secret) for a in spelling]
+    # Nothing answers on this port: the command fails, after logging its command line.
+    result = run_cli("--log-file", str(log_file), "register", "bucket/x.manifest.xml",
+                     "-n", "an-image", "-U", "http://127.0.0.1:9/services/compute",
+                     "-I", "AKIDEXAMPLE", *args)
+    assert result.returncode == 1
+    logged = log_file.read_text()
+    assert "register" in logged
+    assert secret not in logged
+    assert secret not in result.stderr and secret not in result.stdout

@@ -57,6 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _loggable(args: argparse.Namespace, argv: Sequence[str] | None) -> list[str]:
+    """The command line for the log, the secret key masked however it was spelt."""
+    from wizard.core.logs import mask
+    from wizard.credentials.options import redact_argv
+
+    words = redact_argv(list(sys.argv[1:] if argv is None else argv))
+    secret = getattr(args, "secret_key", None)
+    if secret:
+        # argparse also takes abbreviations (--secret KEY): hide the value itself.
+        words = [word.replace(secret, mask(secret)) for word in words]
+    return words
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
@@ -73,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROGRAM}: error: cannot open the log file ({exc.strerror}). "
               "Fix: give a writable path with --log-file.", file=sys.stderr)
         return 1
-    log.info("%s %s: %s", PROGRAM, __version__, " ".join(sys.argv[1:] if argv is None else argv))
+    log.info("%s %s: %s", PROGRAM, __version__, " ".join(_loggable(args, argv)))
     try:
         status: int = handler(args)
         return status
