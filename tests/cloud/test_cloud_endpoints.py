@@ -111,3 +111,18 @@ def test_redact_argv_masks_every_spelling_of_the_secret() -> None:
     assert secret not in shown
     assert "AKIVISIBLE" in shown and "bucket" in shown
     assert redact_argv(["-b", "-S"]) == ["-b", "-S"]
+
+
+def test_cloud_engine_runs_headless_without_textual() -> None:
+    import subprocess
+    import sys
+
+    from tests.cloud.conftest import ROOT
+
+    code = ("import sys; import wizard.cloud.upload, wizard.cloud.register, "
+            "wizard.cloud.sandbox, wizard.credentials.options, wizard.cli.upload, "
+            "wizard.cli.register, wizard.cli.sandbox; "
+            "print('textual' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": ""}).stdout
+    assert out.strip() == "False"
