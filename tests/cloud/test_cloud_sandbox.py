@@ -71,17 +71,20 @@ def test_sandbox_command_serves_until_ctrl_c_and_the_printed_recipe_works(tmp_pa
         assert creds.get("user") == "123456789012"
         assert (creds.get("s3_url") or "").startswith("http://127.0.0.1:")
         # Run the example commands exactly as printed: bundle, upload, register.
-        commands = [line.strip() for line in lines if line.strip().startswith("euca-windows-")]
+        joined = "\n".join(line.rstrip() for line in lines).replace("\\\n", " ")
+        commands = [line.strip() for line in joined.splitlines()
+                    if line.strip().startswith("euca-windows-")]
+        assert all(len(line) <= 80 for line in lines if str(folder) not in line), lines
         assert [c.split()[1] for c in commands] == ["bundle", "upload", "register"]
         outputs = []
         for command in commands:
             args = shlex.split(command)[1:]
-            result = subprocess.run([PYTHON, "-m", "wizard", *args], env=env,
+            result = subprocess.run([PYTHON, "-m", "wizard", *args], env=env, cwd=folder,
                                     capture_output=True, text=True, timeout=120)
             assert result.returncode == 0, (command, result.stderr)
             outputs.append(result.stdout)
         assert outputs[1].splitlines()[-1] == \
-            "Uploaded sandbox-images/sample-disk.img.manifest.xml"
+            "Uploaded images/sample-disk.img.manifest.xml"
         assert outputs[2].splitlines()[-1].startswith("IMAGE\tami-")
         child.send_signal(signal.SIGINT)
         child.wait(timeout=20)
@@ -156,3 +159,46 @@ def test_sample_floppy_passes_the_floppy_checks_and_mtools_reads_it(tmp_path: Pa
     boot_ini = subprocess.run(["mtype", "-i", str(floppy), "::BOOT.INI"], capture_output=True,
                               check=True).stdout
     assert b"SAMPLE Windows (not bootable)" in boot_ini
+
+
+def test_sample_memdisk_passes_the_memdisk_check_and_says_sample(tmp_path: Path):
+    from wizard.cloud.samples import make_sample_memdisk
+    from wizard.memdisk.verify import verify_memdisk
+
+    info = verify_memdisk(make_sample_memdisk(tmp_path / "sample-memdisk"))
+    assert info.version is not None and "SAMPLE" in info.version
+    assert info.protocol == "2.06"
+    assert b"not bootable" in (tmp_path / "sample-memdisk").read_bytes()
+
+
+def test_sandbox_brings_a_sample_memdisk_only_when_the_system_has_none(tmp_path: Path):
+    import shutil
+    import sys
+
+    from wizard.memdisk.find import MEMDISK_PLACES
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(tmp_path))
+    script = (
+        "import sys\n"
+        "from wizard.cloud.sandbox import start_sandbox\n"
+        "with start_sandbox(sys.argv[1]) as s:\n"
+        "    print(sorted(s.samples))\n"
+    )
+    with_memdisk = subprocess.run([sys.executable, "-c", script, str(tmp_path / "a")],
+                                  capture_output=True, text=True, env=env, timeout=60)
+    assert with_memdisk.returncode == 0, with_memdisk.stderr
+    assert with_memdisk.stdout.strip() == "['disk', 'floppy']"
+
+    folders = sorted({str(place.parent) for place in MEMDISK_PLACES if place.exists()})
+    if not shutil.which("unshare") or subprocess.run(["unshare", "-m", "true"],
+                                                     capture_output=True).returncode != 0:
+        import pytest
+        pytest.skip("needs unshare -m (root in CI) to hide the distribution's memdisk")
+    hide = " && ".join(["true", *(f"mount -t tmpfs none {folder}" for folder in folders)])
+    without = subprocess.run(
+        ["unshare", "-m", "sh", "-c", f'{hide} && exec "$@"', "sh", sys.executable, "-c",
+         script, str(tmp_path / "b")],
+        capture_output=True, text=True, env=env, timeout=60)
+    assert without.returncode == 0, without.stderr
+    assert without.stdout.strip() == "['disk', 'floppy', 'memdisk']"
+    assert (tmp_path / "b" / "sample-memdisk").is_file()

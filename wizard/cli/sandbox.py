@@ -50,16 +50,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"  Folder:              {sandbox.folder}")
             print(f"  eucarc:              {rc}")
             for what, path in sandbox.samples.items():
-                print(f"  SAMPLE {what + ':':<13} {path}  (a sample, not Windows)")
-            disk = sandbox.samples.get("disk", Path("sample-disk.img"))
-            folder = sandbox.folder
-            print("Try, in another terminal:")
-            print(f"  euca-windows-wizard bundle --eucarc {rc} -i {disk} "
-                  f"-d {folder / 'bundle'}")
-            print(f"  euca-windows-wizard upload --eucarc {rc} -b sandbox-images "
-                  f"-m {folder / 'bundle' / (disk.name + '.manifest.xml')}")
-            print(f"  euca-windows-wizard register --eucarc {rc} "
-                  f"sandbox-images/{disk.name}.manifest.xml -n sample-image")
+                print(f"  SAMPLE {what + ':':<13} {path.name}  (a sample, not Windows)")
+            disk = sandbox.samples.get("disk", Path("sample-disk.img")).name
+            # Relative to the folder, so each command fits an 80-column terminal.
+            print(f"Try, in another terminal (cd {sandbox.folder} first):")
+            print(f"  euca-windows-wizard bundle --eucarc eucarc -i {disk} -d bundle")
+            print(f"  euca-windows-wizard upload --eucarc eucarc -b images \\\n"
+                  f"      -m bundle/{disk}.manifest.xml")
+            print(f"  euca-windows-wizard register --eucarc eucarc \\\n"
+                  f"      images/{disk}.manifest.xml -n sample-image")
             print("Serving until Ctrl+C.", flush=True)
             while not stopping.wait(0.5):
                 pass

@@ -9,6 +9,10 @@ so nobody mistakes them for the real thing:
   ``assets/sandbox/`` (made once by ``build_sample_disk_asset`` with mkntfs
   and ntfscp, which the operator need not have); without the asset, an MBR
   and a bare NTFS boot sector are generated instead. It boots nothing.
+- ``sample-memdisk``: only where the system has no memdisk of its own: a
+  few kilobytes carrying the Linux boot-protocol header that memdisk has
+  (``HdrS``, protocol 2.x) and a version string saying SAMPLE, so the
+  kernel step of the recipe can be tried. It boots nothing.
 - ``sample-floppy.img``: a 1,474,560-byte FAT12 floppy (BUNDLE-FORMAT.md
   section 6) holding placeholder NTLDR, NTDETECT.COM, BOOT.INI and
   NTBOOTDD.SYS, with an NT-style boot sector that names NTLDR. The files are
@@ -178,4 +182,19 @@ def make_sample_floppy(path: Path) -> Path:
         image[offset:offset + len(fat)] = fat
     image[19 * SECTOR:19 * SECTOR + len(root)] = root
     write_atomic(path, bytes(image))
+    return path
+
+
+def make_sample_memdisk(path: Path) -> Path:
+    """A stand-in kernel with memdisk's boot header (see wizard.memdisk.verify)."""
+    data = bytearray(4 * SECTOR)
+    version = b"MEMDISK 0.0-SAMPLE not-bootable\0"
+    data[0x1FE:0x200] = b"\x55\xaa"
+    data[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", data, 0x206, 0x0206)        # boot protocol 2.06
+    # kernel_version: offset of the version string, counted from 0x200.
+    struct.pack_into("<H", data, 0x20E, 0x400 - 0x200)
+    data[0x400:0x400 + len(version)] = version
+    data[0x600:0x600 + len(SAMPLE_NOTE)] = SAMPLE_NOTE
+    write_atomic(path, bytes(data[: 0x600 + len(SAMPLE_NOTE)]))
     return path

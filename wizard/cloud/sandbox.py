@@ -25,11 +25,12 @@ from types import TracebackType
 from typing import Any
 
 from wizard.cloud.pathproxy import PathProxy
-from wizard.cloud.samples import make_sample_disk, make_sample_floppy
+from wizard.cloud.samples import make_sample_disk, make_sample_floppy, make_sample_memdisk
 from wizard.core.dirs import private_dir
 from wizard.core.errors import WizardError
 from wizard.core.files import write_atomic
 from wizard.core.logs import get_logger
+from wizard.memdisk.find import find_memdisk
 
 log = get_logger(__name__)
 
@@ -151,6 +152,8 @@ def start_sandbox(folder: Path | str | None = None, *, record: bool = False,
         if samples:
             made["disk"] = make_sample_disk(target / "sample-disk.img")
             made["floppy"] = make_sample_floppy(target / "sample-floppy.img")
+            if find_memdisk() is None:
+                made["memdisk"] = make_sample_memdisk(target / "sample-memdisk")
             write_atomic(target / "SAMPLES-README.txt", _SAMPLES_README.encode())
     except BaseException:
         proxy.stop()
