@@ -131,3 +131,81 @@ def test_secret_key_never_reaches_the_log(tmp_path: Path, spelling: list[str]) -
     assert "register" in logged
     assert secret not in logged
     assert secret not in result.stderr and secret not in result.stdout
+
+
+def _multi_line(args: object) -> int:
+    raise RuntimeError("first line\n  second line\n\nthird line")
+
+
+def _silent(args: object) -> int:
+    raise ValueError()
+
+
+@pytest.mark.parametrize(("handler", "shown"), [
+    (_multi_line, "unexpected RuntimeError: first line second line third line."),
+    (_silent, "unexpected ValueError. The full report"),
+])
+def test_unexpected_error_is_one_line_whatever_its_message(
+    monkeypatch: pytest.MonkeyPatch, capsys, tmp_path: Path, handler, shown: str
+) -> None:
+    real = cli_main.build_parser
+
+    def build() -> object:
+        parser = real()
+        for action in parser._subparsers._group_actions:  # type: ignore[union-attr]
+            action.add_parser("odd").set_defaults(handler=handler)  # type: ignore[union-attr]
+        return parser
+
+    monkeypatch.setattr(cli_main, "build_parser", build)
+    log_file = tmp_path / "run.log"
+    # -v too: the traceback stays in the log file, never on the console.
+    status = cli_main.main(["-vv", "--log-file", str(log_file), "odd"])
+    err = capsys.readouterr().err
+    assert status == 1
+    lines = err.splitlines()
+    errors = [line for line in lines if line.startswith("euca-windows-wizard: error: ")]
+    assert len(errors) == 1, err
+    assert shown in errors[0]
+    # Beside it only the -vv log lines: no ERROR record, no traceback lines.
+    assert all(line in errors or line.startswith(("INFO: ", "DEBUG: ")) for line in lines), err
+    assert "Traceback" not in err
+    assert "Traceback" in log_file.read_text()
+
+
+def test_verbose_after_the_subcommand(tmp_path: Path) -> None:
+    """``unbundle -v`` as operators type it: log lines on stderr, the error line once."""
+    log_file = tmp_path / "run.log"
+    result = run_cli("unbundle", "-v", "--log-file", str(log_file), "-m",
+                     str(tmp_path / "gone.manifest.xml"), "-k", str(tmp_path / "key.pem"),
+                     cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert any(line.startswith("INFO: ") and "unbundle" in line for line in lines), lines
+    errors = [line for line in lines if "does not exist" in line]
+    assert len(errors) == 1, lines  # not once more as an "ERROR:" log line
+    assert errors[0].startswith("euca-windows-wizard: error: ")
+    assert "gone.manifest.xml" in log_file.read_text()
+    quiet = run_cli("unbundle", "-m", str(tmp_path / "gone.manifest.xml"), "-k",
+                    str(tmp_path / "key.pem"), cwd=tmp_path)
+    assert not any(line.startswith("INFO: ") for line in quiet.stderr.splitlines())
+
+
+def test_console_log_lines_start_on_a_clean_row(tmp_path: Path) -> None:
+    """On a terminal a log line first clears the progress bar's row."""
+    import io
+    import logging
+
+    from wizard.core.logs import get_logger, setup_logging
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    setup_logging(1, tmp_path / "run.log")
+    console = [h for h in logging.getLogger("wizard").handlers
+               if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)]
+    assert len(console) == 1
+    stream = Tty()
+    console[0].setStream(stream)  # type: ignore[type-var]
+    get_logger("test").info("wrote part x")
+    assert stream.getvalue() == "\r\x1b[KINFO: wrote part x\n"

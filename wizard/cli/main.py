@@ -11,13 +11,19 @@ line pointing there. No traceback reaches the operator.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from wizard import PROGRAM, __version__
 from wizard.core.errors import WizardError
-from wizard.core.logs import get_logger, setup_logging
+from wizard.core.logs import FILE_ONLY, get_logger, setup_logging
 
 # The subcommands, in the order of the recipe. A module is listed only once
 # its command is built: --help shows what exists, nothing more.
@@ -54,7 +60,24 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(name).register(subparsers)
+    for sub in subparsers.choices.values():
+        _add_common_options(sub)
     return parser
+
+
+def _add_common_options(sub: argparse.ArgumentParser) -> None:
+    """-v and --log-file after the subcommand too (``bundle -v …``), as operators type them.
+
+    SUPPRESS keeps a value given before the subcommand when none comes after.
+    """
+    taken = sub._option_string_actions
+    if "-v" not in taken and "--verbose" not in taken:
+        sub.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                         help="log to the console too (-vv for debug detail)")
+    if "--log-file" not in taken:
+        sub.add_argument("--log-file", metavar="FILE", default=argparse.SUPPRESS,
+                         help="write this run's log here (default: a new file in the user "
+                              "log folder)")
 
 
 def _loggable(args: argparse.Namespace, argv: Sequence[str] | None) -> list[str]:
@@ -70,6 +93,46 @@ def _loggable(args: argparse.Namespace, argv: Sequence[str] | None) -> list[str]
     return words
 
 
+class Stopped(BaseException):
+    """A termination signal (SIGTERM, or SIGHUP when an SSH session drops).
+
+    Raised in the main thread like KeyboardInterrupt, so the running step
+    cleans up exactly as for Ctrl+C: no partial bundle is left behind.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise Stopped(signum)
+
+
+def _catch_termination() -> dict[int, Any]:
+    """Turn SIGTERM and SIGHUP into ``Stopped``; returns the handlers to restore.
+
+    A signal someone chose to ignore (``nohup`` ignores SIGHUP) stays ignored.
+    """
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            previous[signum] = signal.signal(signum, _stop)
+    return previous
+
+
+def _say(text: str) -> None:
+    """One line on stderr; a terminal that is gone (SIGHUP) is no reason to fail."""
+    with contextlib.suppress(OSError, ValueError):
+        print(f"{PROGRAM}: {text}", file=sys.stderr)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
@@ -79,32 +142,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        from pathlib import Path
-
         log_file = setup_logging(args.verbose, Path(args.log_file) if args.log_file else None)
     except OSError as exc:
-        print(f"{PROGRAM}: error: cannot open the log file ({exc.strerror}). "
-              "Fix: give a writable path with --log-file.", file=sys.stderr)
+        _say(f"error: cannot open the log file ({exc.strerror}). "
+             "Fix: give a writable path with --log-file.")
         return 1
-    log.info("%s %s: %s", PROGRAM, __version__, " ".join(_loggable(args, argv)))
+    previous = _catch_termination()
     try:
+        log.info("%s %s: %s", PROGRAM, __version__, " ".join(_loggable(args, argv)))
         status: int = handler(args)
         return status
     except WizardError as exc:
-        log.error("%s", exc.one_line())
-        print(f"{PROGRAM}: error: {exc.one_line()}", file=sys.stderr)
+        log.error("%s", exc.one_line(), extra=FILE_ONLY)
+        _say(f"error: {exc.one_line()}")
         return 1
     except KeyboardInterrupt:
         log.warning("interrupted by the operator")
-        print(f"{PROGRAM}: interrupted. Run the same command again to start over "
-              "or resume.", file=sys.stderr)
+        _say("interrupted. Run the same command again to start over or resume.")
         return 130
-    except Exception as exc:  # a bug: the log keeps the traceback, the operator one line
-        log.exception("unexpected failure")
-        print(f"{PROGRAM}: error: unexpected {type(exc).__name__}: {exc}. "
-              f"The full report is in {log_file}; please attach it to a bug report.",
-              file=sys.stderr)
+    except Stopped as exc:
+        name = signal.Signals(exc.signum).name
+        log.warning("stopped by %s", name)
+        _say(f"stopped by {name}. Run the same command again to start over or resume.")
+        return 128 + exc.signum
+    except BrokenPipeError:
+        # The reader of our output went away (| head): nothing to tell it.
+        # Point stdout at /dev/null so the interpreter's final flush is quiet.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        log.warning("the output pipe was closed")
         return 1
+    except Exception as exc:  # a bug: the log keeps the traceback, the operator one line
+        log.exception("unexpected failure", extra=FILE_ONLY)
+        detail = _one_line(str(exc))[:300]
+        _say(f"error: unexpected {type(exc).__name__}{': ' + detail if detail else ''}. "
+             f"The full report is in {log_file}; please attach it to a bug report.")
+        return 1
+    finally:
+        for signum, before in previous.items():
+            signal.signal(signum, before)
 
 
 if __name__ == "__main__":

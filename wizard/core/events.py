@@ -9,14 +9,17 @@ Long loops check a ``CancelFlag`` between blocks.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from wizard.core.errors import Cancelled
+from wizard.core.errors import Cancelled, WizardError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,44 @@ def from_json(line: str) -> Event:
     kind = _KINDS[data.pop("kind")]
     event: Event = kind(**data)
     return event
+
+
+def failure(step: str, exc: BaseException) -> StepFailed:
+    """The ``StepFailed`` that an exception ending a step is reported as."""
+    if isinstance(exc, WizardError):
+        return StepFailed(step, exc.message, exc.fix)
+    if not isinstance(exc, Exception):  # KeyboardInterrupt, a termination signal
+        return StepFailed(step, "interrupted", "run the same command again to resume")
+    detail = " ".join(str(exc).split())
+    return StepFailed(step, f"unexpected {type(exc).__name__}{': ' + detail if detail else ''}",
+                      "see the log file")
+
+
+def run_reported(step: str, sink: Sink, work: Callable[[Sink], T]) -> T:
+    """Run ``work(sink)``; once it has sent ``StepStarted``, it ends in
+    ``StepFinished`` or ``StepFailed`` whatever happens.
+
+    So a progress bar is cleared before the CLI prints its error line, and a
+    TUI or an event log never shows a step running that has stopped.
+    """
+    running = False
+
+    def watch(event: Event) -> None:
+        nonlocal running
+        if isinstance(event, StepStarted):
+            running = True
+        elif isinstance(event, (StepFinished, StepFailed)):
+            running = False
+        sink(event)
+
+    try:
+        return work(watch)
+    except BaseException as exc:
+        if running:
+            # The step's own error must reach the caller, not one from the sink.
+            with contextlib.suppress(Exception):
+                sink(failure(step, exc))
+        raise
 
 
 class CancelFlag:

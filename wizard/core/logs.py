@@ -50,11 +50,29 @@ def setup_logging(verbosity: int = 0, log_file: Path | None = None) -> Path:
     )
     logger.addHandler(file_handler)
     if verbosity > 0:
-        console = logging.StreamHandler()
+        console = _ConsoleHandler()
         console.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
         console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        console.addFilter(lambda record: getattr(record, "console", True))
         logger.addHandler(console)
     return log_file
+
+
+# ``log.error(..., extra=FILE_ONLY)``: for what the CLI already prints itself
+# (its one error line) or must never show the operator (a traceback).
+FILE_ONLY = {"console": False}
+
+
+class _ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """stderr, starting each record on a clean row when a progress bar is drawn there."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if self.stream.isatty():
+                self.stream.write("\r\x1b[K")
+        except (OSError, ValueError):
+            pass
+        super().emit(record)
 
 
 def get_logger(name: str) -> logging.Logger:
