@@ -190,3 +190,45 @@ def test_progress_rendering(big_bundle: MadeBundle, tty: bool) -> None:
         assert all(line.startswith("Bundling big.img: ") for line in lines[1:])
         assert "100%" in lines[-1]
         assert len(lines) <= 12
+
+
+def test_the_log_file_tells_what_was_bundled(cli: Cli, key_flags: tuple[str, ...],
+                                             memdisk: Path, tmp_path: Path) -> None:
+    """A detached or unattended run is read back from its log: what, where, every part."""
+    log_file = tmp_path / "run.log"
+    result = cli("--log-file", log_file, "bundle", "-i", memdisk, "-d", tmp_path / "k",
+                 "--image-type", "kernel", *key_flags)
+    assert result.code == 0, result.err
+    logged = log_file.read_text()
+    assert f"bundling {memdisk}" in logged and "type kernel" in logged
+    assert "wrote part " in logged and "memdisk.part.00" in logged
+    assert f"wrote manifest {result.manifest()}" in logged
+    assert "BEGIN" not in logged  # paths of keys, never their contents
+
+
+def test_a_closed_stdout_pipe_is_quiet(key_files: KeyFiles, memdisk: Path,
+                                       tmp_path: Path) -> None:
+    """``bundle … | head -0``: no traceback, no "Exception ignored" at exit."""
+    import subprocess
+    import sys
+
+    from tests.bundle.bundle_checks import CREDENTIAL_VARS, ROOT
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in CREDENTIAL_VARS and k != "PYTHONUNBUFFERED"}  # buffered, as by default
+    env.update(PYTHONPATH=str(ROOT), HOME=str(tmp_path))
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody reads: the first write to stdout fails with EPIPE
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "wizard", "bundle", "-i", str(memdisk), "-d",
+             str(tmp_path / "out"), "-c", str(key_files.user_cert), "-k",
+             str(key_files.user_key), "-u", ACCOUNT, "--ec2cert", str(key_files.cloud_cert)],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, env=env, timeout=60,
+            check=False)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in result.stderr
+    assert "Exception ignored" not in result.stderr
+    assert "unexpected" not in result.stderr
+    assert result.returncode == 1

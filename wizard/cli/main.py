@@ -151,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         log.info("%s %s: %s", PROGRAM, __version__, " ".join(_loggable(args, argv)))
         status: int = handler(args)
+        # Flushed here, not at exit: a closed pipe is then met inside this try.
+        sys.stdout.flush()
         return status
     except WizardError as exc:
         log.error("%s", exc.one_line(), extra=FILE_ONLY)
