@@ -88,7 +88,21 @@ def _setup(case: str, tmp_path: Path, junk: Path,
     if case == "unknown architecture":
         return {"-r": "sparc"}, ("unknown architecture", "sparc")
     if case == "prefix with a slash":
-        return {"-p": "../escape"}, ("not a usable file name",)
+        return {"-p": "../escape"}, ("../escape", "slash", "-p")
+    if case == "prefix with a line break":
+        # It would break the one-line "Wrote manifest PATH"; other control
+        # characters make a manifest no XML parser reads.
+        return {"-p": "two\nlines"}, ("control character", "-p")
+    if case == "prefix with a control character":
+        return {"-p": "ctl\x01.img"}, ("control character", "-p")
+    if case == "image name not UTF-8":
+        odd = tmp_path / os.fsdecode(b"disk-\xff.img")
+        odd.write_bytes(b"\x01" * 4096)
+        return {"-i": str(odd)}, ("image's file name", "not valid UTF-8", "-p")
+    if case == "image name too long":
+        long_name = tmp_path / ("w" * 230 + ".img")
+        long_name.write_bytes(b"\x01" * 4096)
+        return {"-i": str(long_name)}, ("image's file name", "234 bytes long", "-p")
     raise AssertionError(case)
 
 
@@ -98,7 +112,8 @@ CASES = [
     "certificate is a key", "cloud certificate is not PEM", "key is not PEM",
     "key is a certificate", "missing key", "key with a passphrase", "account 12345",
     "account 1234567890123", "account 12345678901x", "account 1234-5678-901",
-    "unknown architecture", "prefix with a slash",
+    "unknown architecture", "prefix with a slash", "prefix with a line break",
+    "prefix with a control character", "image name not UTF-8", "image name too long",
 ]
 
 

@@ -135,3 +135,84 @@ def test_ctrl_c_in_the_cli_removes_the_partial_bundle(big_image: Path, key_files
     assert "Traceback" not in err
     assert "interrupted" in err
     assert not dest.exists()
+
+
+def test_a_failed_bundle_ends_in_step_failed(bundle_keys: BundleKeys, medium_image: Path,
+                                             tmp_path: Path) -> None:
+    """Once started, the step ends in StepFailed with the operator's message, so a
+    progress bar is cleared and a TUI or event log never shows a dead step running."""
+    import io
+
+    from wizard.cli.progress import ConsoleProgress
+
+    flag = CancelFlag()
+    events: list[Event] = []
+    stream = io.StringIO()
+    bar = ConsoleProgress(stream, tty=True)
+
+    def sink(event: Event) -> None:
+        events.append(event)
+        bar(event)
+        if isinstance(event, StepProgress):
+            flag.cancel()
+
+    with pytest.raises(Cancelled):
+        bundle_image(BundleRequest(medium_image, tmp_path / "out", bundle_keys, ACCOUNT),
+                     sink, flag)
+    assert isinstance(events[0], StepStarted)
+    failed = events[-1]
+    assert isinstance(failed, StepFailed)
+    assert failed.step == "bundle"
+    assert failed.message == "cancelled" and failed.fix
+    assert stream.getvalue().endswith("\r\x1b[K"), "the bar must be cleared before the error"
+
+
+def test_refused_before_starting_sends_nothing(bundle_keys: BundleKeys, tmp_path: Path) -> None:
+    events: list[Event] = []
+    with pytest.raises(WizardError, match="does not exist"):
+        bundle_image(BundleRequest(tmp_path / "nope.img", tmp_path / "out", bundle_keys,
+                                   ACCOUNT), events.append)
+    assert events == []
+
+
+def test_a_failing_sink_does_not_hide_the_error(bundle_keys: BundleKeys, medium_image: Path,
+                                                tmp_path: Path) -> None:
+    flag = CancelFlag()
+
+    def sink(event: Event) -> None:
+        if isinstance(event, StepProgress):
+            flag.cancel()
+        if isinstance(event, StepFailed):
+            raise RuntimeError("the TUI is gone")
+
+    with pytest.raises(Cancelled):
+        bundle_image(BundleRequest(medium_image, tmp_path / "out", bundle_keys, ACCOUNT),
+                     sink, flag)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_termination_signals_remove_the_partial_bundle(big_image: Path, key_files: KeyFiles,
+                                                       tmp_path: Path, signame: str) -> None:
+    """kill, or an SSH session that drops: the same clean-up as Ctrl+C, one line, 128+N."""
+    dest = tmp_path / "out"
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARS}
+    env.update(PYTHONPATH=str(ROOT), HOME=str(home))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wizard", "bundle", "-i", str(big_image), "-d", str(dest),
+         "-c", str(key_files.user_cert), "-k", str(key_files.user_key), "-u", ACCOUNT,
+         "--ec2cert", str(key_files.cloud_cert)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 30
+    while not list(dest.glob("big.img.part.*")) and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    signum = getattr(signal, signame)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signum, (out, err)
+    assert "Traceback" not in err
+    assert f"stopped by {signame}" in err
+    assert not dest.exists()

@@ -249,3 +249,15 @@ def test_destination_without_room(cli: Cli, disk_bundle: MadeBundle, key_files: 
     line = assert_one_error_line(result.err, str(fs), "ran out of space")
     assert "error: unexpected" not in line
     assert os.listdir(fs) == []
+
+
+def test_running_out_of_space_removes_the_partial_image(
+    cli: Cli, bundle: Path, key_files: KeyFiles, small_fs: Callable[[str], Path]
+) -> None:
+    """No free-space check can be exact for a sparse image: ENOSPC mid-write is
+    one line, exit 1, and no temporary file left."""
+    fs = small_fs("2m")
+    result = cli("unbundle", "-m", bundle, "-k", key_files.user_key, "-d", fs)
+    assert result.code == 1, result.err
+    assert_one_error_line(result.err, str(fs), "ran out of space", "partial image was removed")
+    assert os.listdir(fs) == []

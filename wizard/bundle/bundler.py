@@ -19,18 +19,20 @@ import functools
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import stat
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from wizard.bundle import deflate, tarstream
-from wizard.bundle.keys import BundleKeys, sign, wrap
+from wizard.bundle.check import check_bundle
+from wizard.bundle.keys import BundleKeys, sign, verify, wrap
 from wizard.bundle.manifest import (
     ARCHITECTURES,
     IMAGE_TYPES,
@@ -42,10 +44,21 @@ from wizard.bundle.manifest import (
     signed_text,
 )
 from wizard.core.errors import WizardError
-from wizard.core.events import CancelFlag, Sink, StepFinished, StepProgress, StepStarted, Throttle
+from wizard.core.events import (
+    CancelFlag,
+    Sink,
+    StepFinished,
+    StepProgress,
+    StepStarted,
+    Throttle,
+    discard,
+    run_reported,
+)
 from wizard.core.files import write_atomic
+from wizard.core.logs import get_logger
 
 STEP = "bundle"
+log = get_logger(__name__)
 PART_SIZE = 10 * 1024 * 1024      # BUNDLE-FORMAT.md 1.5: exactly 10,485,760 bytes
 BLOCK_SIZE = 4 * 1024 * 1024      # big enough for fast I/O and deflate, small enough to overlap
 _WORKERS = max(2, os.cpu_count() or 2)
@@ -95,6 +108,13 @@ class Bundle:
     manifest: Manifest
     part_paths: tuple[Path, ...]
     warnings: tuple[str, ...] = field(default=())
+    reused: bool = False      # found finished in the destination, not made by this call
+
+    def outputs(self) -> dict[str, Any]:
+        """What ``StepFinished`` carries, for a session's state and event log."""
+        return {"manifest": str(self.manifest_path), "parts": len(self.part_paths),
+                "bundled_size": self.manifest.bundled_size, "digest": self.manifest.digest,
+                "reused": self.reused}
 
 
 def check_request(req: BundleRequest) -> int:
@@ -137,15 +157,45 @@ def check_request(req: BundleRequest) -> int:
     if req.image_type != "machine" and (req.kernel_id or req.ramdisk_id):
         raise WizardError("--kernel and --ramdisk apply to machine images only",
                           "leave them out when bundling a kernel or a ramdisk")
-    name = req.name
-    if not name or "/" in name or name in (".", "..") or len(name.encode()) > 200:
-        raise WizardError(f"the prefix {name!r} is not a usable file name",
-                          "give a plain name with -p (no slashes)")
+    check_name(req.name, given=req.prefix is not None)
     normalise_account(req.user)
     if req.part_size <= 0 or req.part_size % 16:
         raise WizardError("the part size must be a positive multiple of 16 bytes",
                           "leave the part size at its default (10 MiB)")
     return size
+
+
+# XML 1.0 allows no control characters but tab, LF and CR, and a manifest
+# holding any of these (even escaped) is refused by every parser; the name
+# also stands in a one-line "Wrote manifest PATH", so no line breaks at all.
+_UNUSABLE_RE = re.compile(r"[\x00-\x1f\x7f]")
+_MAX_NAME = 200  # bytes: room left for ".manifest.xml" and ".part.NNN" in a 255-byte file name
+
+
+def check_name(name: str, given: bool = True) -> None:
+    """Refuse a bundle name that cannot stand in file names and the manifest.
+
+    ``given`` says whether the operator typed it (-p) or it came from the
+    image's file name, so the message says where to change it.
+    """
+    source = f"the bundle name {name!r}" if given else f"the image's file name {name!r}"
+    fix = "give a plain name with -p, e.g. -p windows-xp.img"
+    if not name or name in (".", ".."):
+        raise WizardError(f"{source} is not a usable bundle name", fix)
+    if "/" in name:
+        raise WizardError(f"{source} holds a slash, which a file name cannot", fix)
+    if _UNUSABLE_RE.search(name):
+        raise WizardError(f"{source} holds a control character (a line break, a tab, …), "
+                          "which a manifest cannot carry", fix)
+    try:
+        length = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        # A file name with bytes that are not UTF-8 (surrogate escapes).
+        raise WizardError(f"{source} is not valid UTF-8 text, which a manifest must be",
+                          fix) from None
+    if length > _MAX_NAME:
+        raise WizardError(f"{source} is {length} bytes long; a bundle name may have at most "
+                          f"{_MAX_NAME}", fix)
 
 
 def _max_bundle_size(name: str, size: int) -> int:
@@ -222,6 +272,8 @@ class _PartWriter:
         self._file.close()
         self._file = None
         self.parts.append(Part(len(self.parts), self.paths[-1].name, self._hash.hexdigest()))
+        log.debug("wrote part %s (%d bytes, SHA-1 %s)", self.paths[-1], self._filled,
+                  self.parts[-1].sha1)
 
     def finish(self) -> None:
         self._close()
@@ -233,12 +285,73 @@ class _PartWriter:
         for path in self.paths:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+        if self.paths:
+            log.info("removed the %d part file(s) of the unfinished bundle", len(self.paths))
 
 
-def _existing(destination: Path, name: str) -> list[Path]:
-    found = [destination / manifest_name(name)]
-    found += list(destination.glob(f"{glob_escape(name)}.part.*"))
-    return [p for p in found if p.exists()]
+def _refuse_existing(destination: Path, name: str) -> None:
+    """Never overwrite or mix with another bundle of the same name."""
+    manifest = destination / manifest_name(name)
+    if manifest.exists():
+        raise WizardError(
+            f"the destination {destination} already holds a bundle named {name} "
+            f"({manifest.name})",
+            "choose another folder with -d or another name with -p, or remove the old bundle",
+        )
+    parts = sorted(destination.glob(f"{glob_escape(name)}.part.*"))
+    if parts:
+        # No manifest: a build that was killed (kill -9, a power cut) before
+        # it could clean up. Its parts are of no use; a new build needs new ones.
+        raise WizardError(
+            f"the destination {destination} holds {len(parts)} part file(s) of an unfinished "
+            f"bundle named {name} (no manifest), e.g. {parts[0].name}",
+            f"remove them (rm -- {shlex.quote(str(destination / name))}.part.*) or choose "
+            "another folder with -d",
+        )
+
+
+def finished_bundle(
+    req: BundleRequest, sink: Sink = discard, cancel: CancelFlag | None = None,
+) -> Bundle | None:
+    """The finished bundle of ``req`` in its destination, checked whole; None if none is there.
+
+    "Finished" is a manifest beside every part it lists, each matching its
+    SHA-1, the manifest signed by the request's key and saying what the
+    request asks (name, account, type, architecture, kernel and ramdisk,
+    the image's size), and the image not changed since. Anything else with
+    that manifest name raises ``WizardError``: it is not this request's
+    bundle, and overwriting it is the operator's call.
+    """
+    manifest_path = Path(req.destination) / manifest_name(req.name)
+    if not manifest_path.is_file():
+        return None
+    fix = (f"remove the old bundle ({manifest_path.name} and its parts) or choose another "
+           "folder with -d")
+    if req.image.stat().st_mtime > manifest_path.stat().st_mtime:
+        raise WizardError(f"the image {req.image} changed after the bundle {manifest_path} "
+                          "was made", fix)
+    sink(StepStarted(STEP, f"Checking the finished bundle {manifest_path.name}"))
+    manifest, paths = check_bundle(manifest_path, sink, cancel, STEP)
+    expected = {
+        "name": req.name, "user": normalise_account(req.user), "image_type": req.image_type,
+        "arch": req.arch, "size": check_request(req),
+        "kernel_id": req.kernel_id or ("true" if req.image_type == "kernel" else None),
+        "ramdisk_id": req.ramdisk_id or ("true" if req.image_type == "ramdisk" else None),
+        "block_device_mapping": req.block_device_mapping, "product_codes": req.product_codes,
+    }
+    for key, want in expected.items():
+        have = getattr(manifest, key)
+        if have != want:
+            raise WizardError(f"the bundle {manifest_path} was made with {key} {have!r}, "
+                              f"not {want!r}", fix)
+    public = req.keys.private_key.public_key()
+    if not (manifest.signed_text and verify(public, manifest.signed_text, manifest.signature)):
+        raise WizardError(f"the bundle {manifest_path} is not signed with your key, or its "
+                          "manifest was edited after bundling", fix)
+    log.info("reusing the finished bundle %s: %d parts intact", manifest_path, len(paths))
+    bundle = Bundle(manifest_path, manifest, tuple(paths), req.keys.warnings, reused=True)
+    sink(StepFinished(STEP, bundle.outputs()))
+    return bundle
 
 
 def _first_missing(folder: Path) -> Path | None:
@@ -257,14 +370,27 @@ def glob_escape(name: str) -> str:
 
 
 def bundle_image(
-    req: BundleRequest, sink: Sink | None = None, cancel: CancelFlag | None = None
+    req: BundleRequest, sink: Sink | None = None, cancel: CancelFlag | None = None,
+    reuse: bool = False,
 ) -> Bundle:
-    """Bundle ``req.image`` into ``req.destination``; see the module docstring."""
-    from wizard.core.events import discard
+    """Bundle ``req.image`` into ``req.destination``; see the module docstring.
 
-    sink = sink or discard
-    cancel = cancel or CancelFlag()
+    With ``reuse``, a finished bundle of the same request already in the
+    destination is checked (``finished_bundle``) and returned instead of
+    made again: a rebuild would draw a new key and change every part. Once
+    ``StepStarted`` is sent the step ends in ``StepFinished`` or ``StepFailed``.
+    """
+    flag = cancel or CancelFlag()
+    return run_reported(STEP, sink or discard,
+                        lambda watched: _bundle_image(req, watched, flag, reuse))
+
+
+def _bundle_image(req: BundleRequest, sink: Sink, cancel: CancelFlag, reuse: bool) -> Bundle:
     size = check_request(req)
+    if reuse:
+        found = finished_bundle(req, sink, cancel)
+        if found is not None:
+            return found
     name = req.name
     user = normalise_account(req.user)
     destination = Path(req.destination)
@@ -284,14 +410,10 @@ def bundle_image(
         raise WizardError(f"the destination {destination} is not a folder",
                           "choose a folder with -d")
     try:
-        clash = _existing(destination, name)
-        if clash:
-            raise WizardError(
-                f"the destination {destination} already holds a bundle named {name} "
-                f"({clash[0].name})",
-                "choose another folder with -d or another name with -p, or remove the old bundle",
-            )
+        _refuse_existing(destination, name)
         _check_space(destination, req.image, name, size)
+        log.info("bundling %s (%d bytes) as %s into %s: type %s, arch %s, account %s",
+                 req.image, size, name, destination, req.image_type, req.arch, user)
         sink(StepStarted(STEP, f"Bundling {req.image.name}"))
         key, iv = os.urandom(16), os.urandom(16)
         max_parts = -(-_max_bundle_size(name, size) // req.part_size)
@@ -335,10 +457,11 @@ def bundle_image(
         if created is not None:
             shutil.rmtree(created, ignore_errors=True)
         raise
-    outputs = {"manifest": str(manifest_path), "parts": len(writer.parts),
-               "bundled_size": writer.total, "digest": tar_sha1}
-    sink(StepFinished(STEP, outputs))
-    return Bundle(manifest_path, manifest, tuple(writer.paths), req.keys.warnings)
+    log.info("wrote manifest %s: %d parts, %d bytes, tar SHA-1 %s",
+             manifest_path, len(writer.parts), writer.total, tar_sha1)
+    bundle = Bundle(manifest_path, manifest, tuple(writer.paths), req.keys.warnings)
+    sink(StepFinished(STEP, bundle.outputs()))
+    return bundle
 
 
 def _with_signature(m: Manifest, signature: str, text: bytes) -> Manifest:

@@ -24,6 +24,7 @@ from typing import cast
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from isal import isal_zlib
 
+from wizard.bundle.check import check_parts, part_paths
 from wizard.bundle.keys import load_private_key, unwrap, verify
 from wizard.bundle.manifest import Manifest, read_manifest
 from wizard.core.errors import WizardError
@@ -36,9 +37,12 @@ from wizard.core.events import (
     StepWarning,
     Throttle,
     discard,
+    run_reported,
 )
+from wizard.core.logs import get_logger
 
 STEP = "unbundle"
+log = get_logger(__name__)
 # isal ships no type for its error class; name it once, typed.
 _INFLATE_ERROR = cast("type[Exception]", isal_zlib.error)
 _CHUNK = 1 << 20
@@ -69,47 +73,6 @@ def open_key(manifest: Manifest, key_path: Path) -> tuple[bytes, bytes, str]:
         "user's or cloud's certificate)",
         "give the private key that matches the certificate used to bundle it (-k)",
     )
-
-
-def _part_paths(manifest: Manifest, source: Path) -> list[Path]:
-    paths = [source / part.filename for part in manifest.parts]
-    missing = [p.name for p in paths if not p.is_file()]
-    if missing:
-        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
-        raise WizardError(
-            f"the part {missing[0]}{more} of the bundle is missing from {source}",
-            "copy every .part file listed in the manifest into that folder (or give it with -s)",
-        )
-    return paths
-
-
-def check_parts(
-    manifest: Manifest, paths: list[Path], sink: Sink = discard, cancel: CancelFlag | None = None
-) -> None:
-    """Every part's SHA-1 against the manifest, before anything is decrypted.
-
-    A damaged part is named before a single byte of image is written; the
-    extra read costs little next to inflating, and the parts are usually
-    still in the page cache from the copy that brought them here.
-    """
-    cancel = cancel or CancelFlag()
-    total = sum(path.stat().st_size for path in paths)
-    progress = Throttle(sink)
-    done = 0
-    for part, path in zip(manifest.parts, paths, strict=True):
-        digest = hashlib.sha1()  # noqa: S324 - the format's digest
-        with open(path, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                cancel.check()
-                digest.update(chunk)
-                done += len(chunk)
-                progress(StepProgress(STEP, done, total, part.index, len(paths)))
-        if digest.hexdigest() != part.sha1:
-            raise WizardError(
-                f"the part {part.filename} is damaged: its SHA-1 digest does not match "
-                "the manifest",
-                "copy that part again from where the bundle was made, or bundle the image again",
-            )
 
 
 def _ciphertext(paths: list[Path], cancel: CancelFlag) -> Iterator[bytes]:
@@ -202,8 +165,19 @@ def unbundle(
     sink: Sink = discard,
     cancel: CancelFlag | None = None,
 ) -> Unbundled:
-    """Rebuild the image of a bundle into ``destination`` (default: the current folder)."""
-    cancel = cancel or CancelFlag()
+    """Rebuild the image of a bundle into ``destination`` (default: the current folder).
+
+    Once ``StepStarted`` is sent the step ends in ``StepFinished`` or ``StepFailed``.
+    """
+    flag = cancel or CancelFlag()
+    return run_reported(STEP, sink, lambda watched: _unbundle(
+        manifest_path, private_key, source, destination, watched, flag))
+
+
+def _unbundle(
+    manifest_path: Path, private_key: Path, source: Path | None, destination: Path | None,
+    sink: Sink, cancel: CancelFlag,
+) -> Unbundled:
     manifest_path = Path(manifest_path)
     manifest = read_manifest(manifest_path)
     source = Path(source) if source else manifest_path.parent
@@ -211,8 +185,10 @@ def unbundle(
     if not destination.is_dir():
         raise WizardError(f"the destination {destination} is not a folder",
                           "create it first or give an existing folder with -d")
-    paths = _part_paths(manifest, source)
+    paths = part_paths(manifest, source)
     aes_key, aes_iv, who = open_key(manifest, private_key)
+    log.info("unbundling %s (%d parts) into %s; the key opened the %s's wrapping",
+             manifest_path, len(paths), destination, who)
     checked = False
     if who == "user" and manifest.signed_text and manifest.signature:
         public = load_private_key(private_key).public_key()
@@ -221,7 +197,7 @@ def unbundle(
             sink(StepWarning(STEP, "the manifest's signature does not verify with this key: "
                              "it was edited after bundling, or signed by someone else"))
     sink(StepStarted(STEP, f"Checking the parts of {manifest.name}"))
-    check_parts(manifest, paths, sink, cancel)
+    check_parts(manifest, paths, sink, cancel, STEP)
     sink(StepStarted(STEP, f"Unbundling {manifest.name}"))
     progress = Throttle(sink)
     reader = _TarReader(_inflate(_plaintext(_ciphertext(paths, cancel), aes_key, aes_iv)))
@@ -242,9 +218,9 @@ def unbundle(
         target = destination / name
         extracted = archive.extractfile(member)
         assert extracted is not None
-        fd = os.open(destination / f".{name}.unbundling", os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
-                     0o644)
+        # Named before it is made: an interrupt between the two leaves nothing.
         tmp_path = destination / f".{name}.unbundling"
+        fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         with os.fdopen(fd, "wb") as out:
             written = 0
             while True:
@@ -294,5 +270,7 @@ def unbundle(
         if tmp_path is not None:
             with contextlib.suppress(FileNotFoundError):
                 tmp_path.unlink()
+    log.info("wrote image %s (%d bytes); tar SHA-1 %s matches the manifest",
+             target, written, manifest.digest)
     sink(StepFinished(STEP, {"image": str(target), "size": written}))
     return Unbundled(target, manifest, who, checked)
