@@ -209,3 +209,44 @@ def test_console_log_lines_start_on_a_clean_row(tmp_path: Path) -> None:
     console[0].setStream(stream)  # type: ignore[type-var]
     get_logger("test").info("wrote part x")
     assert stream.getvalue() == "\r\x1b[KINFO: wrote part x\n"
+
+
+def test_the_wheel_ships_assets_and_runs_from_elsewhere(tmp_path: Path) -> None:
+    """Issue 2: after a non-editable install, the program run from an unrelated
+    folder finds its assets. Built as pip builds it, installed into a folder
+    of its own, run with the checkout nowhere on the path."""
+    wheels = tmp_path / "wheels"
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(wheels), str(ROOT)],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert build.returncode == 0, build.stderr
+    (wheel,) = wheels.glob("euca_windows_wizard-*.whl")
+    site = tmp_path / "site"
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site),
+         str(wheel)], capture_output=True, text=True, timeout=300, check=False)
+    assert install.returncode == 0, install.stderr
+    (entry_points,) = site.glob("euca_windows_wizard-*.dist-info/entry_points.txt")
+    assert "euca-windows-wizard = wizard.cli.main:main" in entry_points.read_text()
+    shipped = {p.relative_to(ROOT / "assets") for p in (ROOT / "assets").rglob("*")
+               if p.is_file()}
+    assert shipped, "assets/ is empty"
+    for relative in shipped:
+        assert (site / "wizard" / "assets" / relative).is_file(), relative
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(site)  # the checkout is not on the path, the installed copy is
+    probe = ("import wizard\nfrom wizard.core.assets import asset_path\n"
+             "print(wizard.__file__)\nprint(asset_path('help', 'README.md'))\n")
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                           cwd=elsewhere, env=env, timeout=60, check=False)
+    assert found.returncode == 0, found.stderr
+    module, asset = found.stdout.splitlines()
+    assert module.startswith(str(site)), module
+    assert asset == str(site / "wizard" / "assets" / "help" / "README.md")
+    version = subprocess.run([sys.executable, "-m", "wizard", "--version"], capture_output=True,
+                             text=True, cwd=elsewhere, env=env, timeout=60, check=False)
+    assert version.stdout.strip() == f"euca-windows-wizard {__version__}", version.stderr
