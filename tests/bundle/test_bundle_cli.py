@@ -158,16 +158,24 @@ def test_default_destination_is_printed(key_files: KeyFiles, memdisk: Path,
     assert b"<user>123456789012</user>" in manifest.read_bytes()
 
 
-def test_existing_bundle_is_not_overwritten(cli: Cli, key_flags: tuple[str, ...],
-                                            memdisk: Path, tmp_path: Path) -> None:
+def test_existing_bundle_is_reused_never_overwritten(cli: Cli, key_flags: tuple[str, ...],
+                                                     memdisk: Path, tmp_path: Path) -> None:
+    """The same command again reuses the finished bundle (DESIGN.md: never rebuilt);
+    a different request for the same name is refused; nothing is rewritten."""
     dest = tmp_path / "out"
     first = cli("bundle", "-i", memdisk, "-d", dest, *key_flags)
     assert first.code == 0, first.err
-    before = {p.name: p.read_bytes() for p in dest.iterdir()}
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in dest.iterdir()}
     again = cli("bundle", "-i", memdisk, "-d", dest, *key_flags)
-    assert again.code == 1
-    assert_one_error_line(again.err, "already holds a bundle named memdisk")
-    assert {p.name: p.read_bytes() for p in dest.iterdir()} == before
+    assert again.code == 0, again.err
+    assert again.out == first.out  # the same "Wrote manifest PATH" for scripts
+    assert "Reusing the finished bundle" in again.err and "1 part are intact" in again.err
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in dest.iterdir()} == before
+    other = cli("bundle", "-i", memdisk, "-d", dest, "-r", "i386", *key_flags)
+    assert other.code == 1
+    assert_one_error_line(other.err, "made with arch 'x86_64', not 'i386'",
+                          "remove the old bundle")
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in dest.iterdir()} == before
 
 
 @pytest.mark.parametrize("tty", [False, True], ids=["pipe", "terminal"])

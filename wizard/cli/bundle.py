@@ -84,10 +84,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     if not args.destination:
         print(f"Bundle folder: {destination}", file=sys.stderr)
-    bundle = bundle_image(request, progress)
+    # The same command run again (a script re-run after a failed upload) finds
+    # its finished bundle, checks it whole and reuses it: a rebuild would draw
+    # a new key and change every part. Anything else of that name is refused.
+    bundle = bundle_image(request, progress, reuse=True)
     manifest = bundle.manifest
     parts = f"{len(manifest.parts)} part{'s' if len(manifest.parts) != 1 else ''}"
-    print(f"Bundled {image} ({manifest.size:,} bytes) into {parts} "
-          f"({manifest.bundled_size:,} bytes) in {destination}", file=sys.stderr)
+    if bundle.reused:
+        print(f"Reusing the finished bundle of {image} in {destination}: its manifest and "
+              f"{parts} are intact (remove them, or use another -d, to bundle again)",
+              file=sys.stderr)
+    else:
+        print(f"Bundled {image} ({manifest.size:,} bytes) into {parts} "
+              f"({manifest.bundled_size:,} bytes) in {destination}", file=sys.stderr)
+    # The last line keeps its form either way: scripts take the path from it.
     print(f"Wrote manifest {bundle.manifest_path}")
     return 0
