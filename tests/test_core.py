@@ -87,3 +87,44 @@ def test_log_lines_with_undecodable_paths_are_kept(tmp_path: Path, capfd) -> Non
         handler.flush()
     assert "Logging error" not in capfd.readouterr().err
     assert "disk-\\udcff.img" in log_file.read_text()
+
+
+def test_failure_events_speak_for_the_operator() -> None:
+    from wizard.core.errors import WizardError
+
+    assert events.failure("bundle", WizardError("no room.", "free 2 GiB")) == events.StepFailed(
+        "bundle", "no room", "free 2 GiB")
+    assert events.failure("bundle", KeyboardInterrupt()).message == "interrupted"
+    odd = events.failure("bundle", RuntimeError("two\nlines"))
+    assert odd.message == "unexpected RuntimeError: two lines"
+    assert events.from_json(events.to_json(odd)) == odd
+
+
+def test_run_reported_ends_a_started_step_once() -> None:
+    seen: list[events.Event] = []
+
+    def fails_after_start(sink: events.Sink) -> None:
+        sink(events.StepStarted("s", "Working"))
+        raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        events.run_reported("s", seen.append, fails_after_start)
+    assert seen[-1] == events.StepFailed("s", "cancelled", "run the same command again to resume")
+
+    seen.clear()
+
+    def fails_before_start(sink: events.Sink) -> None:
+        raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        events.run_reported("s", seen.append, fails_before_start)
+    assert seen == []
+
+    def finishes_then_fails(sink: events.Sink) -> None:
+        sink(events.StepStarted("s", "Working"))
+        sink(events.StepFinished("s"))
+        raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        events.run_reported("s", seen.append, finishes_then_fails)
+    assert not any(isinstance(e, events.StepFailed) for e in seen)

@@ -59,6 +59,8 @@ def test_a_finished_bundle_is_reused_untouched(request_: BundleRequest) -> None:
     assert finished.outputs["parts"] == len(made.part_paths) >= 4
     checked = [e for e in events if isinstance(e, StepProgress)]
     assert checked[-1].done == checked[-1].total == made.manifest.bundled_size
+    assert checked[-1].parts_done == checked[-1].parts_total == len(made.part_paths)
+    assert [e.parts_done for e in checked] == sorted(e.parts_done or 0 for e in checked)
     # The engine's answer is the same without bundle_image.
     found = finished_bundle(request_)
     assert found is not None and found.reused

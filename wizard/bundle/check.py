@@ -40,18 +40,22 @@ def check_parts(
     Progress goes to ``sink`` as ``step``'s bytes and parts checked.
     """
     cancel = cancel or CancelFlag()
-    total = sum(path.stat().st_size for path in paths)
+    sizes = [path.stat().st_size for path in paths]
+    total = sum(sizes)
     progress = Throttle(sink)
     done = 0
-    for part, path in zip(manifest.parts, paths, strict=True):
+    for part, path, size in zip(manifest.parts, paths, sizes, strict=True):
         digest = hashlib.sha1()  # noqa: S324 - the format's digest
+        end = done + size
         try:
             with open(path, "rb") as handle:
                 while chunk := handle.read(_CHUNK):
                     cancel.check()
                     digest.update(chunk)
                     done += len(chunk)
-                    progress(StepProgress(step, done, total, part.index, len(paths)))
+                    # A part counts as checked once its last byte is read.
+                    parts_done = part.index + (done >= end)
+                    progress(StepProgress(step, done, total, parts_done, len(paths)))
         except OSError as exc:
             raise WizardError(f"cannot read the part {path} ({exc.strerror})",
                               "check the file's permissions") from exc
@@ -61,7 +65,6 @@ def check_parts(
                 "the manifest",
                 "copy that part again from where the bundle was made, or bundle the image again",
             )
-        progress(StepProgress(step, done, total, part.index + 1, len(paths)))
 
 
 def check_bundle(
