@@ -219,7 +219,8 @@ def _unbundle(
         extracted = archive.extractfile(member)
         assert extracted is not None
         # Named before it is made: an interrupt between the two leaves nothing.
-        tmp_path = destination / f".{name}.unbundling"
+        # The pid keeps two unbundles into one folder off each other's file.
+        tmp_path = destination / f".{name}.{os.getpid()}.unbundling"
         fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         with os.fdopen(fd, "wb") as out:
             written = 0
