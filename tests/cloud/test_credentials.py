@@ -256,3 +256,41 @@ def test_default_ini_files_come_from_home(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "AKIHOME | ~/.euca/x.ini [user admin]"
+
+
+def test_eucarc_that_is_a_fifo_is_refused_without_waiting(tmp_path: Path) -> None:
+    fifo = tmp_path / "eucarc"
+    os.mkfifo(fifo)
+    code = ("from wizard.credentials import load_credentials as l; import sys\n"
+            "try:\n    l(environ={}, eucarc=sys.argv[1], ini_paths=[])\n"
+            "except Exception as e:\n    print(e)\n")
+    # In a child with a deadline: a regression would block on open() for ever.
+    out = subprocess.run([sys.executable, "-c", code, str(fifo)], capture_output=True,
+                         text=True, timeout=30, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert f"the eucarc {fifo} is not a regular file" in out.stdout
+    assert "--eucarc" in out.stdout
+
+
+def test_ini_that_is_not_utf8_is_an_operator_error(tmp_path: Path) -> None:
+    ini = tmp_path / "latin.ini"
+    ini.write_bytes(b"[user admin]\nkey-id = AKI\nsecret-key = s\xe9cret\n")
+    with pytest.raises(WizardError) as info:
+        load_credentials(environ={}, ini_paths=[ini])
+    assert info.value.message == f"the euca2ools configuration file {ini} is not UTF-8 text " \
+        "(line 3)"
+    assert info.value.fix and "UTF-8" in info.value.fix
+
+
+@pytest.mark.parametrize(("text", "where"), [
+    ("key-id = AKI\n[user a]\n", "line 1 comes before any [section] header"),
+    ("[user a]\nkey-id = AKI\nsecret-key ini-secret-value-0123\n",
+     "line 3 is neither 'key = value' nor a '[section]' header"),
+    ("[user a]\nkey-id = AKI\n[region r\n", "line 3 is neither"),
+])
+def test_broken_ini_names_the_line_but_never_its_text(tmp_path: Path, text: str,
+                                                      where: str) -> None:
+    ini = write(tmp_path / "bad.ini", text)
+    with pytest.raises(WizardError) as info:
+        load_credentials(environ={}, ini_paths=[ini])
+    assert where in info.value.message
+    assert "ini-secret-value" not in info.value.one_line()

@@ -43,6 +43,12 @@ def read_eucarc(path: Path | str, environ: Mapping[str, str] | None = None) -> d
     A missing or unreadable file is a ``WizardError`` naming it.
     """
     path = Path(path).expanduser()
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # Opening a FIFO (or a terminal) would wait for a writer forever.
+        raise WizardError(
+            f"the eucarc {path} is not a regular file (a FIFO or a device?)",
+            "give the eucarc file from your cloud credentials zip, e.g. --eucarc ~/creds/eucarc",
+        )
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:

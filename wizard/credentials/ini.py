@@ -79,10 +79,16 @@ def read_ini_files(paths: Sequence[Path]) -> dict[str, dict[str, IniValue]]:
         except OSError as exc:
             log.warning("cannot read %s (%s), skipped", path, exc.strerror or exc)
             continue
-        except configparser.Error as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        except UnicodeDecodeError as exc:
+            line = exc.object[:exc.start].count(b"\n") + 1
             raise WizardError(
-                f"the euca2ools configuration file {path} is not a valid ini file ({first})",
+                f"the euca2ools configuration file {path} is not UTF-8 text (line {line})",
+                f"save {path} as UTF-8 (or plain ASCII) text, or move it aside",
+            ) from None
+        except configparser.Error as exc:
+            raise WizardError(
+                f"the euca2ools configuration file {path} is not a valid ini file "
+                f"({_ini_problem(exc)})",
                 f"correct or move {path} aside",
             ) from None
         for section in parser.sections():
@@ -91,6 +97,15 @@ def read_ini_files(paths: Sequence[Path]) -> dict[str, dict[str, IniValue]]:
             for key, value in parser.items(section):
                 target[key] = IniValue(value.strip(), Path(path), name)
     return merged
+
+
+def _ini_problem(exc: configparser.Error) -> str:
+    """Where the file goes wrong, by line number only: the line may hold a secret key."""
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        return f"line {exc.lineno} comes before any [section] header"
+    if isinstance(exc, configparser.ParsingError) and exc.errors:
+        return f"line {exc.errors[0][0]} is neither 'key = value' nor a '[section]' header"
+    return type(exc).__name__
 
 
 def select(
