@@ -94,6 +94,16 @@ def test_https_verification_off_warns_on_every_run(cloud_box: Sandbox, tmp_path:
         assert "NOT checked" in result.stderr
 
 
+def test_https_url_for_a_plain_http_port_says_so(cloud_box: Sandbox, tmp_path: Path):
+    made = make_bundle(cloud_box, tmp_path, size=64 * 1024)
+    plain = cloud_box.s3_url.replace("http://", "https://")
+    host = plain.split("/")[2]
+    result = run(cloud_box, "upload", "--eucarc", str(cloud_box.eucarc), "-U", plain,
+                 "-b", "tls-bucket", "-m", str(made.manifest))
+    line = assert_one_line_error(result, f"{host} answers plain HTTP, not HTTPS", "http://")
+    assert "not trusted" not in line
+
+
 def test_untrusted_certificate_names_host_and_fix(cloud_box: Sandbox, tmp_path: Path,
                                                   tls_proxy_url: str, tls_ca: Path):
     made = make_bundle(cloud_box, tmp_path, size=64 * 1024)

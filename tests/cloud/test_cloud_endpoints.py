@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +127,31 @@ def test_cloud_engine_runs_headless_without_textual() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": ""}).stdout
     assert out.strip() == "False"
+
+
+def test_unusable_ca_bundles_are_named_as_such(tmp_path: Path) -> None:
+    https = {"s3_url": "https://127.0.0.1:8773/services/objectstorage"}
+    not_pem = tmp_path / "notes.txt"
+    not_pem.write_text("not a certificate\n")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for bundle, words in ((tmp_path, "is a folder"), (tmp_path / "nope.pem", "does not exist"),
+                          (fifo, "is not a regular file"), (not_pem, "holds no PEM certificate")):
+        with pytest.raises(WizardError) as info:
+            cloud({**https, "ca_bundle": str(bundle)}, services=("s3",))
+        assert info.value.message.startswith(f"the CA bundle {bundle} (from --ca-bundle flag) "
+                                             + words), info.value.message
+        assert info.value.fix and "--ca-bundle" in info.value.fix
+
+
+def test_ca_bundle_from_the_environment_is_checked_only_for_https(tmp_path: Path) -> None:
+    creds = load_credentials({**KEYS, "s3_url": "http://127.0.0.1:8773/services/objectstorage"},
+                             environ={"AWS_CA_BUNDLE": str(tmp_path / "gone.pem")},
+                             ini_paths=[])
+    plain = cloud_from_credentials(creds, services=("s3",))
+    assert plain.s3 is not None and plain.s3.verify is True
+    creds = load_credentials({**KEYS, "s3_url": "https://127.0.0.1:8773/services/objectstorage"},
+                             environ={"AWS_CA_BUNDLE": str(tmp_path / "gone.pem")},
+                             ini_paths=[])
+    with pytest.raises(WizardError, match="environment AWS_CA_BUNDLE"):
+        cloud_from_credentials(creds, services=("s3",))

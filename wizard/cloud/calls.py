@@ -90,6 +90,11 @@ def explain(exc: BaseException, endpoint: Endpoint, what: str, key_source: str =
     url = endpoint.url
     if isinstance(exc, WizardError):
         return exc
+    if isinstance(exc, bx.SSLError) and _speaks_plain_http(exc):
+        return WizardError(
+            f"cannot {what}: {endpoint.host} answers plain HTTP, not HTTPS",
+            f"write the URL (from {endpoint.source}) with http:// instead of https://",
+        )
     if isinstance(exc, bx.SSLError):
         return WizardError(
             f"cannot {what}: the HTTPS certificate of {endpoint.host} is not trusted "
@@ -148,6 +153,17 @@ def explain(exc: BaseException, endpoint: Endpoint, what: str, key_source: str =
         )
     return WizardError(f"cannot {what}: {type(exc).__name__}: {_short(exc)}",
                        "run the same command again; if it persists, see the log file")
+
+
+# What OpenSSL says when the "TLS" answer is an HTTP response (an https://
+# URL for a port that speaks plain HTTP).
+_PLAIN_HTTP_SIGNS = ("WRONG_VERSION_NUMBER", "wrong version number", "HTTP_REQUEST",
+                     "record layer failure", "packet length too long")
+
+
+def _speaks_plain_http(exc: BaseException) -> bool:
+    text = str(exc)
+    return any(sign in text for sign in _PLAIN_HTTP_SIGNS)
 
 
 def _short(exc: BaseException) -> str:

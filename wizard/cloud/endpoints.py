@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from wizard import PROGRAM, __version__
 from wizard.core.errors import WizardError
-from wizard.credentials import Credentials
+from wizard.credentials import Credentials, Value
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -148,6 +148,34 @@ def _check_url(name: str, url: str, source: str) -> str:
     return url.rstrip("/")
 
 
+def check_ca_bundle(bundle: Path, source: str) -> Path:
+    """``bundle`` if it is a readable PEM file of CA certificates, else a WizardError.
+
+    Found here, the problem is named as the CA bundle's; found by the TLS
+    handshake, it would read as "the cloud's certificate is not trusted".
+    """
+    import ssl
+
+    fix = "give the PEM file holding your cloud's CA certificate with --ca-bundle FILE"
+    where = f"the CA bundle {bundle} (from {source})"
+    if bundle.is_dir():
+        raise WizardError(f"{where} is a folder", fix)
+    if not bundle.exists():
+        raise WizardError(f"{where} does not exist", fix)
+    if not bundle.is_file():
+        # A FIFO would block the read forever.
+        raise WizardError(f"{where} is not a regular file (a FIFO or a device?)", fix)
+    try:
+        ssl.create_default_context(cafile=str(bundle))
+    except OSError as exc:
+        if not isinstance(exc, ssl.SSLError):
+            raise WizardError(f"cannot read {where} ({exc.strerror or exc})",
+                              "check the file's permissions") from None
+        raise WizardError(f"{where} holds no PEM certificate ({exc.reason or exc})",
+                          fix + " (text starting with -----BEGIN CERTIFICATE-----)") from None
+    return bundle
+
+
 def cloud_from_credentials(
     creds: Credentials,
     *,
@@ -164,22 +192,23 @@ def cloud_from_credentials(
     secret = creds.require("secret_key", flags.get("secret_key"))
     region = creds.get("region") or DEFAULT_REGION
     warnings: list[str] = []
-    verify: bool | str = True
-    if not creds.verify:
-        verify = False
-    elif creds.ca_bundle is not None:
-        bundle = Path(creds.ca_bundle.value)
-        if not bundle.is_file():
-            raise WizardError(
-                f"the CA bundle {bundle} (from {creds.ca_bundle.source}) does not exist",
-                "give the PEM file holding your cloud's CA certificate with --ca-bundle",
-            )
-        verify = str(bundle)
-    endpoints: dict[str, Endpoint] = {}
+    urls: dict[str, Value] = {}
     for service in services:
         name = "s3_url" if service == "s3" else "ec2_url"
         item = creds.require(name, flags.get(name))
-        url = _check_url(name, item.value, item.source)
+        urls[service] = Value(_check_url(name, item.value, item.source), item.source)
+    verify: bool | str = True
+    if not creds.verify:
+        verify = False
+    elif creds.ca_bundle is not None and (
+            creds.ca_bundle.source.endswith("flag")
+            or any(u.value.startswith("https:") for u in urls.values())):
+        # A stale AWS_CA_BUNDLE or ini setting must not stop an http:// cloud;
+        # a --ca-bundle typed on this command line is checked all the same.
+        verify = str(check_ca_bundle(Path(creds.ca_bundle.value), creds.ca_bundle.source))
+    endpoints: dict[str, Endpoint] = {}
+    for service, item in urls.items():
+        url = item.value
         chosen = sigv if sigv is not None else default_sigv(url)
         endpoints[service] = Endpoint(service, url, item.source, chosen, region, verify)
         if verify is False and url.startswith("https:"):
