@@ -97,7 +97,9 @@ class Stopped(BaseException):
     """A termination signal (SIGTERM, or SIGHUP when an SSH session drops).
 
     Raised in the main thread like KeyboardInterrupt, so the running step
-    cleans up exactly as for Ctrl+C: no partial bundle is left behind.
+    cleans up exactly as for Ctrl+C: no partial bundle is left behind. Not a
+    WizardError: code that turns operator errors into a report row and goes
+    on must not swallow it.
     """
 
     def __init__(self, signum: int) -> None:
@@ -163,10 +165,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say("interrupted. Run the same command again to start over or resume.")
         return 130
     except Stopped as exc:
+        # Worded and numbered as the commands that run make or qemu-img say
+        # it (prerequisites.tools): an error line, exit status 1.
         name = signal.Signals(exc.signum).name
         log.warning("stopped by %s", name)
-        _say(f"stopped by {name}. Run the same command again to start over or resume.")
-        return 128 + exc.signum
+        _say(f"error: stopped by {name}. Fix: run the same command again to resume.")
+        return 1
     except BrokenPipeError:
         # The reader of our output went away (| head): nothing to tell it.
         # Point stdout at /dev/null so the interpreter's final flush is quiet.
