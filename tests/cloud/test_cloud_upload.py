@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import signal
 import subprocess
@@ -281,7 +282,11 @@ def test_destination_with_prefix():
 
 def test_hung_endpoint_times_out_naming_the_url(cloud_box: Sandbox, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch):
-    """A server that accepts connections and never answers: read timeouts, then one error."""
+    """A server that accepts connections and never answers: read timeouts, then one error.
+
+    Each try is one connection (botocore retries nothing itself), so the
+    time to give up is the policy's tries times the read timeout, plus pauses.
+    """
     import socket
 
     from wizard.cloud import endpoints
@@ -292,7 +297,17 @@ def test_hung_endpoint_times_out_naming_the_url(cloud_box: Sandbox, tmp_path: Pa
     monkeypatch.setattr(endpoints, "READ_TIMEOUT", 1)
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
-    listener.listen(16)  # the kernel completes connections; nobody ever answers
+    listener.listen(16)
+    accepted: list[socket.socket] = []
+
+    def hold() -> None:  # accept every connection, answer none
+        while True:
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=hold, daemon=True).start()
     url = f"http://127.0.0.1:{listener.getsockname()[1]}/services/objectstorage"
     try:
         creds = load_credentials({"s3_url": url}, environ={}, eucarc=cloud_box.eucarc,
@@ -301,9 +316,28 @@ def test_hung_endpoint_times_out_naming_the_url(cloud_box: Sandbox, tmp_path: Pa
         start = time.monotonic()
         with pytest.raises(WizardError) as info:
             upload_bundle(made.manifest, "hung", cloud,
-                          policy=RetryPolicy(attempts=2, first_delay=0.01))
-        assert time.monotonic() - start < 10
+                          policy=RetryPolicy(attempts=3, first_delay=0.01, max_delay=0.01))
+        elapsed = time.monotonic() - start
     finally:
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
         listener.close()
+        for conn in accepted:
+            conn.close()
+    assert len(accepted) == 3  # one connection a try: no hidden retries below ours
+    assert 3 <= elapsed < 3 + 2
     assert url in info.value.message
-    assert "did not answer within 1 seconds" in info.value.message
+    assert "did not answer within 1 seconds (3 tries)" in info.value.message
+
+
+def test_a_hung_endpoint_gives_up_within_a_minute_with_the_default_policy():
+    """The slowest way to fail: every try waits the whole read timeout, every pause is longest."""
+    from wizard.cloud import endpoints
+    from wizard.cloud.calls import DEFAULT_RETRIES as policy
+
+    longest_pauses = sum(min(policy.first_delay * 2 ** (n - 1), policy.max_delay)
+                         for n in range(1, policy.attempts))
+    worst = policy.attempts * endpoints.READ_TIMEOUT + longest_pauses
+    assert worst <= endpoints.GIVE_UP_WITHIN, worst
+    dead = policy.attempts * endpoints.CONNECT_TIMEOUT + longest_pauses
+    assert dead <= endpoints.GIVE_UP_WITHIN / 2, dead

@@ -85,9 +85,11 @@ def is_transient(exc: BaseException) -> bool:
                             ConnectionError))
 
 
-def explain(exc: BaseException, endpoint: Endpoint, what: str, key_source: str = "") -> WizardError:
-    """One operator-facing error for a failed call to ``endpoint``."""
+def explain(exc: BaseException, endpoint: Endpoint, what: str, key_source: str = "",
+            tries: int = 1) -> WizardError:
+    """One operator-facing error for a failed call to ``endpoint`` (after ``tries`` tries)."""
     url = endpoint.url
+    tried = f", {tries} tries" if tries > 1 else ""  # goes inside brackets
     if isinstance(exc, WizardError):
         return exc
     if isinstance(exc, bx.SSLError) and _speaks_plain_http(exc):
@@ -105,14 +107,14 @@ def explain(exc: BaseException, endpoint: Endpoint, what: str, key_source: str =
     if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError)):
         return WizardError(
             f"cannot {what}: {url} does not answer (no connection within "
-            f"{_endpoints.CONNECT_TIMEOUT} seconds, several tries)",
+            f"{_endpoints.CONNECT_TIMEOUT} seconds{tried})",
             f"check the URL (from {endpoint.source}), that the cloud is running and that "
             "no firewall is in the way",
         )
     if isinstance(exc, bx.ReadTimeoutError):
         return WizardError(
             f"cannot {what}: {url} accepted the connection but did not answer within "
-            f"{_endpoints.READ_TIMEOUT} seconds (several tries)",
+            f"{_endpoints.READ_TIMEOUT} seconds ({tries} {'try' if tries == 1 else 'tries'})",
             "check that the cloud's services are healthy, then run the same command again",
         )
     if isinstance(exc, (bx.ConnectionClosedError, bx.HTTPClientError, ConnectionError)):
@@ -200,7 +202,7 @@ def call(
             if not is_transient(exc) or attempt >= policy.attempts:
                 if attempt > 1:
                     log.warning("%s: giving up after %d tries", what, attempt)
-                raise explain(exc, endpoint, what, key_source) from exc
+                raise explain(exc, endpoint, what, key_source, attempt) from exc
             pause = policy.delay(attempt)
             note = (f"{what}: {_transient_reason(exc)}; trying again in {pause:.1f} s "
                     f"(try {attempt + 1} of {policy.attempts})")

@@ -27,11 +27,15 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_s3 import S3Client
 
-# Seconds to open a connection, and to wait for bytes of an answer. With
-# ``calls.ATTEMPTS`` tries and its backoff, a dead endpoint fails in well
-# under a minute, a hung one in about a minute.
+# Seconds to open a connection, and to wait for bytes of an answer. With the
+# tries and backoff of ``calls.DEFAULT_RETRIES``, a dead endpoint fails in
+# under half a minute and a hung one (connects, never answers) within a
+# minute: 4 x 12 s of waiting plus at most 7 s of backoff. A store needs far
+# less than 12 s to answer a 10 MiB PUT; a slow link only slows the sending,
+# which the timeout does not cover as long as bytes keep moving.
 CONNECT_TIMEOUT = 5
-READ_TIMEOUT = 15
+READ_TIMEOUT = 12
+GIVE_UP_WITHIN = 60  # seconds: the issue's "a dead endpoint fails within about a minute"
 
 # botocore needs a region for SigV4's credential scope; Eucalyptus accepts any
 # name, and moto (the sandbox) keeps its state per region.
