@@ -250,3 +250,40 @@ def test_the_wheel_ships_assets_and_runs_from_elsewhere(tmp_path: Path) -> None:
     version = subprocess.run([sys.executable, "-m", "wizard", "--version"], capture_output=True,
                              text=True, cwd=elsewhere, env=env, timeout=60, check=False)
     assert version.stdout.strip() == f"euca-windows-wizard {__version__}", version.stderr
+
+
+def test_sigterm_runs_the_clean_up_to_its_end(monkeypatch: pytest.MonkeyPatch, capsys,
+                                              tmp_path: Path) -> None:
+    """SIGTERM becomes an exception (clean-up runs), a second one during the clean-up
+    is ignored, and the handlers are put back afterwards."""
+    import signal
+    import time
+
+    cleaned: list[str] = []
+
+    def handler(args: object) -> int:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+            cleaned.append("never")
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)  # systemd or an impatient operator, again
+            cleaned.append("removed the parts")
+        return 0
+
+    real = cli_main.build_parser
+
+    def build() -> object:
+        parser = real()
+        for action in parser._subparsers._group_actions:  # type: ignore[union-attr]
+            action.add_parser("busy").set_defaults(handler=handler)  # type: ignore[union-attr]
+        return parser
+
+    monkeypatch.setattr(cli_main, "build_parser", build)
+    before = signal.getsignal(signal.SIGTERM)
+    status = cli_main.main(["--log-file", str(tmp_path / "run.log"), "busy"])
+    assert status == 1
+    assert cleaned == ["removed the parts"]
+    assert capsys.readouterr().err == ("euca-windows-wizard: error: stopped by SIGTERM. Fix: run "
+                                       "the same command again to resume.\n")
+    assert signal.getsignal(signal.SIGTERM) == before

@@ -108,6 +108,9 @@ class Stopped(BaseException):
 
 
 def _stop(signum: int, frame: object) -> None:
+    # A second signal must not cut the clean-up short (half the parts removed).
+    for other in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(other, signal.SIG_IGN)
     raise Stopped(signum)
 
 
