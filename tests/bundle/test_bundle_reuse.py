@@ -123,6 +123,19 @@ def test_an_image_changed_since_is_refused(request_: BundleRequest) -> None:
     _refused(request_, "changed after the bundle")
 
 
+def test_another_image_moved_into_place_is_refused(request_: BundleRequest,
+                                                   tmp_path: Path) -> None:
+    """Same name, same size, an mtime older than the bundle (mv keeps it): still caught."""
+    other = tmp_path / "other.img"
+    other.write_bytes(os.urandom(request_.image.stat().st_size))
+    os.utime(other, (1_600_000_000, 1_600_000_000))
+    bundle_image(request_)
+    time.sleep(0.01)
+    other.rename(request_.image)
+    assert request_.image.stat().st_mtime < request_.destination.stat().st_mtime
+    _refused(request_, "changed after the bundle")
+
+
 def test_an_edited_manifest_is_refused(request_: BundleRequest) -> None:
     made = bundle_image(request_)
     raw = made.manifest_path.read_bytes()

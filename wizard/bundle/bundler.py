@@ -337,7 +337,10 @@ def finished_bundle(
         return None
     fix = (f"remove the old bundle ({manifest_path.name} and its parts) or choose another "
            "folder with -d")
-    if req.image.stat().st_mtime > manifest_path.stat().st_mtime:
+    # ctime too: a file moved or copied over the image (mv, cp -p) may carry
+    # an old mtime, but its inode's change time is when that happened.
+    image = req.image.stat()
+    if max(image.st_mtime, image.st_ctime) > manifest_path.stat().st_mtime:
         raise WizardError(f"the image {req.image} changed after the bundle {manifest_path} "
                           "was made", fix)
     # What it was made for and who signed it first: cheap, and no progress
