@@ -224,6 +224,8 @@ def test_bucket_of_another_account_is_refused(cloud_box: Sandbox, tmp_path: Path
                        aws_access_key_id="AKIDOTHER", aws_secret_access_key="x" * 20)
     role = sts.assume_role(RoleArn="arn:aws:iam::111111111111:role/other",
                            RoleSessionName="other-account")["Credentials"]
+    # The proxy checks signatures like a cloud's front end: it learns the new key.
+    cloud_box.proxy.allow(role["AccessKeyId"], role["SecretAccessKey"])
     other = boto3.client("s3", endpoint_url=cloud_box.s3_url, region_name="us-east-1",
                          aws_access_key_id=role["AccessKeyId"],
                          aws_secret_access_key=role["SecretAccessKey"],

@@ -86,7 +86,7 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def explain(exc: BaseException, endpoint: Endpoint, what: str, key_source: str = "",
-            tries: int = 1) -> WizardError:
+            tries: int = 1, secret_source: str = "") -> WizardError:
     """One operator-facing error for a failed call to ``endpoint`` (after ``tries`` tries)."""
     url = endpoint.url
     tried = f", {tries} tries" if tries > 1 else ""  # goes inside brackets
@@ -134,13 +134,18 @@ def explain(exc: BaseException, endpoint: Endpoint, what: str, key_source: str =
         message = str(exc.response.get("Error", {}).get("Message") or "").strip()
         detail = f"{code}: {message}" if message else code
         if code in _REFUSED_CODES:
-            hint = (" and the signature version (--sigv 2 for Eucalyptus 3.x)"
-                    if code in ("SignatureDoesNotMatch", "AuthFailure") else "")
-            source = f" (from {key_source})" if key_source else ""
+            key = f" (from {key_source})" if key_source else ""
+            secret = f" (from {secret_source})" if secret_source else ""
+            sigv = "the signature version (--sigv 2 for Eucalyptus 3.x)"
+            if code in ("InvalidAccessKeyId", "InvalidClientTokenId"):
+                fix = f"check the access key id{key}: this cloud does not know it"
+            elif code == "SignatureDoesNotMatch":
+                fix = (f"check the secret key{secret}: it must be the one that goes with the "
+                       f"access key id{key}; then {sigv}")
+            else:
+                fix = f"check the access key id{key}, the secret key{secret} and {sigv}"
             return WizardError(
-                f"cannot {what}: {endpoint.host} refused your credentials ({detail})",
-                f"check the access key id{source} and the secret key{hint}",
-            )
+                f"cannot {what}: {endpoint.host} refused your credentials ({detail})", fix)
         if code == "RequestTimeTooSkewed":
             return WizardError(f"cannot {what}: this computer's clock is too far from the "
                                f"cloud's ({detail})", "set the clock right (e.g. enable NTP)")
@@ -182,6 +187,7 @@ def call(
     policy: RetryPolicy = DEFAULT_RETRIES,
     on_retry: Callable[[str], None] | None = None,
     key_source: str = "",
+    secret_source: str = "",
     passthrough: Callable[[BaseException], bool] | None = None,
 ) -> T:
     """Run ``fn`` (one call to the cloud), retrying transient failures.
@@ -202,7 +208,7 @@ def call(
             if not is_transient(exc) or attempt >= policy.attempts:
                 if attempt > 1:
                     log.warning("%s: giving up after %d tries", what, attempt)
-                raise explain(exc, endpoint, what, key_source, attempt) from exc
+                raise explain(exc, endpoint, what, key_source, attempt, secret_source) from exc
             pause = policy.delay(attempt)
             note = (f"{what}: {_transient_reason(exc)}; trying again in {pause:.1f} s "
                     f"(try {attempt + 1} of {policy.attempts})")

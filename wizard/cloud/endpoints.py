@@ -87,6 +87,7 @@ class Cloud:
     s3: Endpoint | None
     ec2: Endpoint | None
     warnings: tuple[str, ...] = ()
+    secret_source: str = ""  # where the secret key came from, in words (never the key)
 
     def s3_client(self, max_connections: int = 10) -> S3Client:
         endpoint = self._need(self.s3, "s3_url")
@@ -229,4 +230,5 @@ def cloud_from_credentials(
         s3=endpoints.get("s3"),
         ec2=endpoints.get("ec2"),
         warnings=tuple(warnings),
+        secret_source=secret.source,
     )

@@ -6,7 +6,11 @@ moto serves S3 and EC2 at the root of one port; Eucalyptus serves them under
 real endpoint handling (paths kept, path-style S3) is what the sandbox and the
 tests exercise.
 
-Two more jobs, for the sandbox and the tests alike:
+Three more jobs, for the sandbox and the tests alike:
+- Given the access keys and their secrets, it checks every request's
+  signature (``signatures.py``) and answers InvalidAccessKeyId,
+  SignatureDoesNotMatch or AuthFailure as Eucalyptus does: moto itself
+  takes any key, and a sandbox that did too would hide a wrong secret key.
 - moto picks S3 or EC2 from a SigV4 ``Authorization`` header; a SigV2 EC2
   call (form-encoded, no such header) would land in S3. Requests under the
   compute prefixes without a SigV4 header get a routing hint naming ec2
@@ -25,11 +29,12 @@ import http.client
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
+from wizard.cloud import signatures
 from wizard.core.logs import get_logger
 
 log = get_logger(__name__)
@@ -99,8 +104,11 @@ class PathProxy:
     """Serve Eucalyptus-style paths on 127.0.0.1 and forward them to ``upstream_port``."""
 
     def __init__(self, upstream_port: int, *, record: bool = False, port: int = 0,
-                 tls: ssl.SSLContext | None = None) -> None:
+                 tls: ssl.SSLContext | None = None,
+                 secrets: Mapping[str, str] | None = None) -> None:
         self.upstream_port = upstream_port
+        # Access key id -> secret key; None: signatures are not checked.
+        self.secrets: dict[str, str] | None = dict(secrets) if secrets is not None else None
         self.record = record
         self.log: list[Exchange] = []
         self.faults: list[Fault] = []
@@ -143,6 +151,21 @@ class PathProxy:
         with self._lock:
             self.faults.append(fault)
         return fault
+
+    def allow(self, access_key: str, secret_key: str) -> None:
+        """Accept requests signed with this key too (another account's, in tests)."""
+        with self._lock:
+            if self.secrets is not None:
+                self.secrets[access_key] = secret_key
+
+    def refusal(self, method: str, url: str, headers: dict[str, str], body: bytes,
+                service_path: str) -> str | None:
+        """Why the request's signature is not accepted, or None when it is."""
+        if self.secrets is None:
+            return None
+        with self._lock:
+            secrets = dict(self.secrets)
+        return signatures.verify(method, url, headers, body, secrets, service_path)
 
     def clear(self) -> None:
         with self._lock:
@@ -232,6 +255,13 @@ def _make_handler(proxy: PathProxy) -> type[BaseHTTPRequestHandler]:
                 proxy._note(Exchange(method, self.path, headers, fault.status, len(body), form))
                 self._answer(fault.status, _error_xml(service, fault.code, fault.message))
                 return
+            refused = proxy.refusal(method, f"{proxy.scheme}://{headers.get('host', '')}"
+                                    f"{self.path}", headers, body, prefix)
+            if refused is not None:
+                status, code, text = _refusal_answer(service, refused)
+                proxy._note(Exchange(method, self.path, headers, status, len(body), form))
+                self._answer(status, _error_xml(service, code, text))
+                return
             upstream_path = self.path[len(prefix):] or "/"
             if not upstream_path.startswith("/"):
                 upstream_path = "/" + upstream_path
@@ -289,6 +319,20 @@ def _form(headers: dict[str, str], body: bytes) -> dict[str, str]:
     except (UnicodeDecodeError, ValueError):
         return {}
     return {k: v[0] for k, v in fields.items() if k != "Signature"}
+
+
+def _refusal_answer(service: str, reason: str) -> tuple[int, str, str]:
+    """(status, code, message) as Eucalyptus and S3 answer a request they do not accept."""
+    if service == "ec2":
+        return 401, "AuthFailure", "AWS was not able to validate the provided access credentials"
+    if reason == signatures.UNKNOWN_KEY:
+        return 403, "InvalidAccessKeyId", ("The AWS Access Key Id you provided does not exist "
+                                           "in our records.")
+    if reason == signatures.BAD_SIGNATURE:
+        return 403, "SignatureDoesNotMatch", ("The request signature we calculated does not "
+                                              "match the signature you provided. Check your key "
+                                              "and signing method.")
+    return 403, "AccessDenied", "Anonymous access is not allowed here"
 
 
 def _error_xml(service: str, code: str, message: str) -> bytes:

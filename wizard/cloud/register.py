@@ -117,6 +117,7 @@ def fetch_manifest(cloud: Cloud, req: ImageRequest, cancel: CancelFlag | None = 
         answer = call(lambda: s3.get_object(Bucket=req.bucket, Key=req.key),
                       what=f"read the manifest {req.location}", endpoint=endpoint,
                       cancel=cancel, policy=policy, key_source=cloud.key_source,
+                      secret_source=cloud.secret_source,
                       passthrough=missing)
     except bx.ClientError as exc:
         place = "bucket" if error_code(exc) == "NoSuchBucket" else "manifest"
@@ -143,7 +144,8 @@ def find_registered(cloud: Cloud, req: ImageRequest, cancel: CancelFlag | None =
     assert endpoint is not None
     answer = call(lambda: ec2.describe_images(Owners=["self"]),
                   what="list your registered images", endpoint=endpoint, cancel=cancel,
-                  policy=policy, key_source=cloud.key_source)
+                  policy=policy, key_source=cloud.key_source,
+                  secret_source=cloud.secret_source)
     for image in answer.get("Images", []):
         location = image.get("ImageLocation")
         if location and location.lstrip("/") == req.location:
@@ -262,4 +264,5 @@ def _register_error(exc: BaseException, cloud: Cloud, req: ImageRequest) -> Wiza
     if code in ("InvalidRamdiskId.NotFound", "InvalidRamdiskId.Malformed") or "ramdisk" in lowered:
         return WizardError(f"the ramdisk {req.ramdisk_id} is not usable ({detail})",
                            "give the eri- id that registering the floppy ramdisk printed")
-    return explain(exc, endpoint, f"register {req.location}", cloud.key_source)
+    return explain(exc, endpoint, f"register {req.location}", cloud.key_source,
+                   secret_source=cloud.secret_source)

@@ -128,19 +128,21 @@ def start_sandbox(folder: Path | str | None = None, *, record: bool = False,
                           "choose a folder you can write with --dir") from None
     # werkzeug would print a line per request on stderr, over the progress bar.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    access_key = "AKSANDBOX" + "".join(
+        secrets.choice(string.ascii_uppercase + string.digits) for _ in range(11))
+    secret_key = secrets.token_urlsafe(30)
     server = server_class(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
         _, moto_port = server.get_host_and_port()
-        proxy = PathProxy(int(moto_port), record=record).start()
+        # Signatures are checked at the proxy, as a real cloud's front end does.
+        proxy = PathProxy(int(moto_port), record=record,
+                          secrets={access_key: secret_key}).start()
     except BaseException:
         server.stop()
         raise
     try:
         s3_url, ec2_url = proxy.url(S3_PATH), proxy.url(EC2_PATH)
-        access_key = "AKSANDBOX" + "".join(
-            secrets.choice(string.ascii_uppercase + string.digits) for _ in range(11))
-        secret_key = secrets.token_urlsafe(30)
         cloud_cert, _ = _write_identity(target, "cloud-cert.pem", None, "sandbox cloud")
         cert, private_key = _write_identity(target, "euca2-sandbox-cert.pem",
                                             "euca2-sandbox-pk.pem", f"sandbox user {ACCOUNT}")

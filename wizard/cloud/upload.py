@@ -212,6 +212,7 @@ class _Uploader:
              passthrough: Callable[[BaseException], bool] | None = None) -> Any:
         return call(fn, what=what, endpoint=self.endpoint, cancel=self.cancel,
                     policy=self.policy, key_source=self.cloud.key_source,
+                    secret_source=self.cloud.secret_source,
                     on_retry=lambda note: self.emit(LogLine(STEP, note)),
                     passthrough=passthrough)
 
