@@ -237,3 +237,17 @@ def small_fs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
     yield mount
     for point in mounted:
         subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+@pytest.fixture
+def loop_device(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """A loop device over a 3 MiB file (root only; skipped where losetup is refused)."""
+    backing = tmp_path / "volume.img"
+    backing.write_bytes(os.urandom(3 * MIB))
+    result = subprocess.run(["losetup", "-f", "--show", str(backing)], capture_output=True,
+                            text=True, timeout=30, check=False)
+    if result.returncode != 0:
+        pytest.skip(f"cannot set up a loop device here ({result.stderr.strip()})")
+    device = Path(result.stdout.strip())
+    yield device, backing
+    subprocess.run(["losetup", "-d", str(device)], check=False, timeout=30)

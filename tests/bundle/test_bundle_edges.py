@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -97,20 +96,6 @@ def test_header_of_an_image_over_8_gib(tmp_path: Path) -> None:
     assert fields[:3] == ["-rw-r--r--", "0/0", str(size)], listing
     assert fields[-1] == "windows.raw"
     assert tarstream.stream_size("windows.raw", size) % tarstream.RECORD == 0
-
-
-@pytest.fixture
-def loop_device(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
-    """A loop device over a 3 MiB file (root only; skipped where losetup is refused)."""
-    backing = tmp_path / "volume.img"
-    backing.write_bytes(os.urandom(3 * MIB))
-    result = subprocess.run(["losetup", "-f", "--show", str(backing)], capture_output=True,
-                            text=True, timeout=30, check=False)
-    if result.returncode != 0:
-        pytest.skip(f"cannot set up a loop device here ({result.stderr.strip()})")
-    device = Path(result.stdout.strip())
-    yield device, backing
-    subprocess.run(["losetup", "-d", str(device)], check=False, timeout=30)
 
 
 def test_block_device_as_image(bundle_keys: BundleKeys, key_files: KeyFiles, tmp_path: Path,

@@ -158,3 +158,12 @@ def test_parts_without_a_manifest_are_an_unfinished_bundle(request_: BundleReque
         assert "unfinished bundle named winxp.img" in message
         assert f"rm -- {request_.destination}/winxp.img.part.*" in message
     assert len(list(request_.destination.iterdir())) == len(made.part_paths)
+
+
+def test_a_volume_is_never_reused(bundle_keys: BundleKeys, tmp_path: Path,
+                                  loop_device: tuple[Path, Path]) -> None:
+    """A VM writing to its LVM volume leaves the device node's times alone."""
+    device, _ = loop_device
+    request = BundleRequest(device, tmp_path / "out", bundle_keys, ACCOUNT, prefix="vol.img")
+    bundle_image(request)
+    _refused(request, "volume", "cannot be told", "remove the old bundle")

@@ -340,6 +340,12 @@ def finished_bundle(
     # ctime too: a file moved or copied over the image (mv, cp -p) may carry
     # an old mtime, but its inode's change time is when that happened.
     image = req.image.stat()
+    if stat.S_ISBLK(image.st_mode):
+        # Writes to a volume (a VM running on LVM) leave the device node's
+        # times alone: nothing cheap tells whether it changed since.
+        raise WizardError(f"the destination already holds a bundle of the volume {req.image} "
+                          f"({manifest_path.name}), and whether the volume changed since "
+                          "cannot be told", fix)
     if max(image.st_mtime, image.st_ctime) > manifest_path.stat().st_mtime:
         raise WizardError(f"the image {req.image} changed after the bundle {manifest_path} "
                           "was made", fix)
