@@ -140,3 +140,23 @@ def test_bad_requests_are_refused_without_a_call(cloud_box: Sandbox, request_: I
     with pytest.raises(WizardError, match=pattern):
         register_image(make_cloud(cloud_box), request_, policy=FAST)
     assert cloud_box.proxy.log == []
+
+
+def test_eucalyptus_3_paths_default_to_sigv2_on_the_wire(cloud_box: Sandbox, uploaded: str):
+    """/services/Walrus and /services/Eucalyptus, no --sigv: SigV2 for both (proxy-checked)."""
+    from wizard.cloud.endpoints import cloud_from_credentials
+    from wizard.credentials import load_credentials
+
+    old = {"s3_url": cloud_box.s3_url.replace("/services/objectstorage", "/services/Walrus"),
+           "ec2_url": cloud_box.ec2_url.replace("/services/compute", "/services/Eucalyptus")}
+    creds = load_credentials(old, environ={}, eucarc=cloud_box.eucarc, ini_paths=[])
+    cloud = cloud_from_credentials(creds, services=("s3", "ec2"))
+    cloud_box.proxy.clear()
+    result = register_image(cloud, ImageRequest(uploaded, "windows-xp-3x"), policy=FAST)
+    assert result.image_id.startswith("ami-")
+    log = cloud_box.proxy.log
+    s3 = [e for e in log if e.path.startswith("/services/Walrus/")]
+    ec2 = [e for e in log if e.path.startswith("/services/Eucalyptus")]
+    assert s3 and all(e.headers["authorization"].startswith("AWS ") for e in s3)
+    assert ec2 and all(e.form.get("SignatureVersion") == "2" for e in ec2)
+    assert all(e.status == 200 for e in log)  # the signatures were checked, and held

@@ -276,6 +276,33 @@ def test_bad_destinations(text: str):
         parse_destination(text)
 
 
+@pytest.mark.parametrize("text", ["Windows_Images", "XP-images", "images.2026"])
+def test_extended_bucket_names_of_eucalyptus_pass(text: str):
+    assert parse_destination(text + "/xp").bucket == text
+
+
+def test_bad_bucket_messages_match_the_rule():
+    with pytest.raises(WizardError) as info:
+        parse_destination("/xp")
+    assert info.value.message == "'/xp' names no bucket before the first /"
+    with pytest.raises(WizardError) as info:
+        parse_destination("a_")
+    assert info.value.fix and "letters, digits, dots, hyphens or underscores" in info.value.fix
+    assert "lowercase letters" not in info.value.fix.split(";")[0]
+
+
+def test_a_store_that_refuses_the_bucket_name_says_so(cloud_box: Sandbox, tmp_path: Path):
+    made = make_bundle(cloud_box, tmp_path, size=64 * 1024)
+    cloud_box.proxy.inject("error", lambda m, p: m == "PUT" and p.endswith("/Windows_Images"),
+                           status=400, code="InvalidBucketName",
+                           message="The specified bucket is not valid.")
+    with pytest.raises(WizardError) as info:
+        upload_bundle(made.manifest, "Windows_Images", make_cloud(cloud_box), policy=FAST)
+    assert "does not accept the bucket name 'Windows_Images'" in info.value.message
+    assert info.value.fix and "lowercase" in info.value.fix
+    assert object_puts(cloud_box.proxy.log, "Windows_Images") == []
+
+
 def test_destination_with_prefix():
     dest = parse_destination("images/xp/sp3/")
     assert (dest.bucket, dest.prefix) == ("images", "xp/sp3")

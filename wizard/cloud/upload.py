@@ -84,16 +84,25 @@ class Destination:
         return f"{self.bucket}/{self.key(filename)}"
 
 
+_BUCKET_RULE = ("use 3 to 63 letters, digits, dots, hyphens or underscores, starting and "
+                "ending with a letter or digit; lowercase letters, digits and hyphens suit "
+                "every cloud (e.g. -b windows-images)")
+
+
 def parse_destination(text: str) -> Destination:
-    """``BUCKET[/PREFIX]`` from the command line, checked."""
+    """``BUCKET[/PREFIX]`` from the command line, checked.
+
+    Eucalyptus accepts the "extended" names of early S3 (capitals and
+    underscores) besides DNS-style ones, so both pass; what no store takes is
+    refused here, before any part is read or sent.
+    """
     bucket, _, prefix = text.strip().partition("/")
     prefix = prefix.strip("/")
+    if not bucket:
+        raise WizardError(f"{text!r} names no bucket before the first /",
+                          "write -b BUCKET or -b BUCKET/PREFIX, e.g. -b windows-images/xp")
     if not _BUCKET.match(bucket) or ".." in bucket or _IP_LIKE.match(bucket):
-        raise WizardError(
-            f"{bucket!r} is not a valid bucket name",
-            "use 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending "
-            "with a letter or digit (e.g. -b windows-images)",
-        )
+        raise WizardError(f"{bucket!r} is not a valid bucket name", _BUCKET_RULE)
     if "//" in prefix or any(part in (".", "..") for part in prefix.split("/")):
         raise WizardError(f"the key prefix {prefix!r} has empty or dot folders",
                           "write the prefix as folder/subfolder, e.g. -b bucket/xp")
@@ -232,7 +241,8 @@ class _Uploader:
         def handled(exc: BaseException) -> bool:
             return error_code(exc) in ("BucketAlreadyExists", "BucketAlreadyOwnedByYou",
                                        "IllegalLocationConstraintException",
-                                       "InvalidLocationConstraint", "AccessDenied")
+                                       "InvalidLocationConstraint", "AccessDenied",
+                                       "InvalidBucketName")
 
         try:
             self.call(lambda: self.s3.create_bucket(Bucket=bucket), f"create bucket {bucket}",
@@ -241,6 +251,12 @@ class _Uploader:
             code = error_code(exc)
             if code in ("BucketAlreadyExists", "AccessDenied"):
                 raise self._not_yours(bucket) from None
+            if code == "InvalidBucketName":
+                # Stores differ: AWS and Eucalyptus set to DNS-style names refuse capitals.
+                raise WizardError(f"the store at {self.endpoint.url} does not accept the "
+                                  f"bucket name {bucket!r} (InvalidBucketName)",
+                                  "use lowercase letters, digits and hyphens, e.g. "
+                                  "-b windows-images") from None
             if code in ("IllegalLocationConstraintException", "InvalidLocationConstraint"):
                 # AWS-style stores want the region named outside us-east-1;
                 # Eucalyptus does not, so it is only sent when asked for.
