@@ -104,6 +104,21 @@ def test_https_url_for_a_plain_http_port_says_so(cloud_box: Sandbox, tmp_path: P
     assert "not trusted" not in line
 
 
+def test_s3_and_ec2_urls_swapped_say_which_url_is_wrong(cloud_box: Sandbox, tmp_path: Path):
+    made = make_bundle(cloud_box, tmp_path, size=64 * 1024)
+    rc = str(cloud_box.eucarc)
+    up = run(cloud_box, "upload", "--eucarc", rc, "-U", cloud_box.ec2_url, "-b", "swapped",
+             "-m", str(made.manifest))
+    assert_one_line_error(up, f"the answer from {cloud_box.ec2_url} is not what an S3 service "
+                          "sends", "--url flag", "S3 (object storage) URL")
+    assert run(cloud_box, "upload", "--eucarc", rc, "-b", "swapped",
+               "-m", str(made.manifest)).returncode == 0
+    reg = run(cloud_box, "register", "--eucarc", rc, "-U", cloud_box.s3_url,
+              "swapped/sample.img.manifest.xml", "-n", "swapped")
+    assert_one_line_error(reg, f"the answer from {cloud_box.s3_url} is not what an EC2 "
+                          "service sends", "EC2 (compute) URL")
+
+
 def test_untrusted_certificate_names_host_and_fix(cloud_box: Sandbox, tmp_path: Path,
                                                   tls_proxy_url: str, tls_ca: Path):
     made = make_bundle(cloud_box, tmp_path, size=64 * 1024)

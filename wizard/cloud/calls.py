@@ -122,12 +122,14 @@ def explain(exc: BaseException, endpoint: Endpoint, what: str, key_source: str =
             f"cannot {what}: {url} kept dropping the connection ({_short(exc)})",
             "check the network and the cloud, then run the same command again to resume",
         )
-    if isinstance(exc, ResponseParserError):
+    if isinstance(exc, ResponseParserError) or _wrong_service(exc, endpoint):
         return WizardError(
             f"cannot {what}: the answer from {url} is not what an "
             f"{'S3' if endpoint.service == 's3' else 'EC2'} service sends",
-            f"check the URL (from {endpoint.source}): it must include the path, e.g. "
-            + ("/services/objectstorage" if endpoint.service == "s3" else "/services/compute"),
+            f"check the URL (from {endpoint.source}): it must be the "
+            + ("S3 (object storage) URL, path included, e.g. http://HOST:8773/services/"
+               "objectstorage" if endpoint.service == "s3" else
+               "EC2 (compute) URL, path included, e.g. http://HOST:8773/services/compute"),
         )
     if isinstance(exc, bx.ClientError):
         code = error_code(exc) or "error"
@@ -160,6 +162,25 @@ def explain(exc: BaseException, endpoint: Endpoint, what: str, key_source: str =
         )
     return WizardError(f"cannot {what}: {type(exc).__name__}: {_short(exc)}",
                        "run the same command again; if it persists, see the log file")
+
+
+def _wrong_service(exc: BaseException, endpoint: Endpoint) -> bool:
+    """An error answer that shows the URL is not the service it was taken for.
+
+    An EC2 error read by the S3 parser has no code, an S3 one read by the EC2
+    parser is "Unknown". (A URL without a path is fine: S3 and EC2 clones
+    other than Eucalyptus serve at the root.)
+    """
+    if not isinstance(exc, bx.ClientError):
+        return False
+    status = http_status(exc) or 0
+    if not 400 <= status < 500:
+        return False
+    code = error_code(exc) or ""
+    if code in ("", "Unknown"):
+        return True
+    return code in (("MissingAction", "InvalidAction") if endpoint.service == "s3"
+                    else ("MethodNotAllowed", "NoSuchBucket", "NoSuchKey"))
 
 
 # What OpenSSL says when the "TLS" answer is an HTTP response (an https://

@@ -255,6 +255,18 @@ def _make_handler(proxy: PathProxy) -> type[BaseHTTPRequestHandler]:
                 proxy._note(Exchange(method, self.path, headers, fault.status, len(body), form))
                 self._answer(fault.status, _error_xml(service, fault.code, fault.message))
                 return
+            if service == "ec2" and "Action" not in form and "Action=" not in self.path:
+                # An S3 client sent to a compute URL, as Eucalyptus would answer it.
+                proxy._note(Exchange(method, self.path, headers, 400, len(body), form))
+                self._answer(400, _error_xml(service, "MissingAction",
+                                             "The request must contain the parameter Action"))
+                return
+            if service == "s3" and "Action" in form:
+                # An EC2 client sent to an object storage URL.
+                proxy._note(Exchange(method, self.path, headers, 405, len(body), form))
+                self._answer(405, _error_xml(service, "MethodNotAllowed", "The specified "
+                                             "method is not allowed against this resource."))
+                return
             refused = proxy.refusal(method, f"{proxy.scheme}://{headers.get('host', '')}"
                                     f"{self.path}", headers, body, prefix)
             if refused is not None:
