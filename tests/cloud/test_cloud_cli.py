@@ -92,6 +92,8 @@ def test_https_verification_off_warns_on_every_run(cloud_box: Sandbox, tmp_path:
         assert result.returncode == 0, result.stderr
         assert "warning: HTTPS certificates of 127.0.0.1" in result.stderr
         assert "NOT checked" in result.stderr
+        assert "InsecureRequestWarning" not in result.stderr  # ours is the one warning
+        assert len([line for line in result.stderr.splitlines() if "warning" in line]) == 1
 
 
 def test_https_url_for_a_plain_http_port_says_so(cloud_box: Sandbox, tmp_path: Path):

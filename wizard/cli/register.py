@@ -13,7 +13,6 @@ from typing import Any
 
 from wizard.cli.progress import ConsoleProgress
 from wizard.cloud.register import ARCHITECTURES, VIRTUALIZATION_TYPES, ImageRequest, register_image
-from wizard.core.events import StepWarning
 from wizard.credentials.options import add_cloud_options, cloud_from_args
 
 
@@ -48,8 +47,6 @@ def run(args: argparse.Namespace) -> int:
     cloud = cloud_from_args(args, ("ec2", "s3"),
                             extra_flags={"s3_url": ("--s3-url", args.s3_url)})
     sink = ConsoleProgress()
-    for text in cloud.warnings:
-        sink(StepWarning("register", text))
     request = ImageRequest(
         location=args.location.strip(),
         name=args.name,

@@ -17,7 +17,7 @@ from typing import Any
 
 from wizard.cli.progress import ConsoleProgress
 from wizard.cloud.upload import CANNED_ACLS, DEFAULT_ACL, parse_destination, upload_bundle
-from wizard.core.events import CancelFlag, StepWarning
+from wizard.core.events import CancelFlag
 from wizard.credentials.options import add_cloud_options, cloud_from_args
 
 
@@ -46,8 +46,6 @@ def run(args: argparse.Namespace) -> int:
     destination = parse_destination(args.bucket)
     cloud = cloud_from_args(args, ("s3",))
     sink = ConsoleProgress()
-    for text in cloud.warnings:
-        sink(StepWarning("upload", text))
     cancel = CancelFlag()
 
     def stop(signum: int, frame: Any) -> None:

@@ -123,6 +123,12 @@ class Cloud:
             max_pool_connections=max_connections,
             user_agent_extra=f"{PROGRAM}/{__version__}",
         )
+        if endpoint.verify is False:
+            # The operator chose this and is told so in our own words on every run
+            # (Cloud.warnings); urllib3's warning would add a Python warning per host.
+            import urllib3
+
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         # A session per client: boto3's default session is not thread-safe.
         session = boto3.session.Session()
         return session.client(

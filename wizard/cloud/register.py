@@ -28,7 +28,15 @@ from wizard.cloud.calls import (
 )
 from wizard.cloud.endpoints import Cloud
 from wizard.core.errors import WizardError
-from wizard.core.events import CancelFlag, LogLine, Sink, StepFinished, StepStarted, discard
+from wizard.core.events import (
+    CancelFlag,
+    LogLine,
+    Sink,
+    StepFinished,
+    StepStarted,
+    StepWarning,
+    discard,
+)
 from wizard.core.logs import get_logger
 
 log = get_logger(__name__)
@@ -174,6 +182,8 @@ def register_image(
     """Register ``req`` unless it already is; returns the image id."""
     check_request(req)
     sink(StepStarted(STEP, f"Registering {req.location}"))
+    for text in cloud.warnings:  # e.g. HTTPS unchecked: said on every run, by every face
+        sink(StepWarning(STEP, text))
     manifest = fetch_manifest(cloud, req, cancel, policy)
     arch = req.arch or _manifest_architecture(manifest)
     endpoint = cloud.ec2

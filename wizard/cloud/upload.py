@@ -194,6 +194,10 @@ def check_local_bundle(manifest_path: Path, cancel: CancelFlag | None = None,
     return manifest, parts, LocalFile(manifest_path.name, manifest_path, size, md5)
 
 
+class _NoBucket(Exception):
+    """The destination bucket does not exist (yet)."""
+
+
 class _Uploader:
     """One upload's state: the client, the destination, and the events sent."""
 
@@ -275,8 +279,11 @@ class _Uploader:
             "choose another bucket name with -b, e.g. one starting with your user name",
         )
 
-    def stored(self, name_prefix: str) -> dict[str, tuple[str, int]]:
-        """Key -> (MD5 from the ETag, size) of what the store holds for this bundle."""
+    def stored(self, name_prefix: str, missing_ok: bool = False) -> dict[str, tuple[str, int]]:
+        """Key -> (MD5 from the ETag, size) of what the store holds for this bundle.
+
+        ``missing_ok``: a missing bucket raises ``_NoBucket`` instead of an error.
+        """
         found: dict[str, tuple[str, int]] = {}
         prefix = self.destination.key(name_prefix)
         token: str | None = None
@@ -284,8 +291,12 @@ class _Uploader:
             kwargs: dict[str, Any] = {"Bucket": self.destination.bucket, "Prefix": prefix}
             if token:
                 kwargs["ContinuationToken"] = token
-            page = self.call(functools.partial(self.s3.list_objects_v2, **kwargs),
-                             f"list {self.destination.location(name_prefix)}*")
+            try:
+                page = self.call(functools.partial(self.s3.list_objects_v2, **kwargs),
+                                 f"list {self.destination.location(name_prefix)}*",
+                                 lambda exc: missing_ok and error_code(exc) == "NoSuchBucket")
+            except bx.ClientError:
+                raise _NoBucket() from None
             for item in page.get("Contents", []):
                 found[item["Key"]] = (str(item.get("ETag", "")).strip('"').lower(),
                                       int(item.get("Size", -1)))
@@ -319,6 +330,29 @@ class _Uploader:
                   f"remove the stale {filename}")
 
 
+def uploaded_location(manifest_path: Path | str, destination: Destination | str, cloud: Cloud,
+                      cancel: CancelFlag | None = None,
+                      policy: RetryPolicy = DEFAULT_RETRIES) -> str | None:
+    """``BUCKET/[PREFIX/]NAME.manifest.xml`` when the store holds this very bundle, else None.
+
+    For a session step's ``done()``: the manifest goes last, only once every
+    part is stored, so the store's manifest with the local manifest's MD5
+    means the whole bundle is there. Reads only the manifest, not the parts.
+    """
+    cancel = cancel or CancelFlag()
+    if isinstance(destination, str):
+        destination = parse_destination(destination)
+    manifest_path = Path(manifest_path)
+    _, md5, size = _digest_file(manifest_path, cancel)
+    up = _Uploader(cloud, destination, discard, cancel, DEFAULT_ACL, 1, policy)
+    try:
+        held = up.stored(manifest_path.name, missing_ok=True).get(
+            destination.key(manifest_path.name))
+    except _NoBucket:
+        return None
+    return destination.location(manifest_path.name) if held == (md5, size) else None
+
+
 def upload_bundle(
     manifest_path: Path | str,
     destination: Destination | str,
@@ -342,6 +376,8 @@ def upload_bundle(
                           f"use 1 to {MAX_CONCURRENCY} (default 4)")
     manifest_path = Path(manifest_path)
     sink(StepStarted(STEP, f"Checking the parts of {manifest_path.name}"))
+    for text in cloud.warnings:  # e.g. HTTPS unchecked: said on every run, by every face
+        sink(StepWarning(STEP, text))
     manifest, parts, manifest_file = check_local_bundle(manifest_path, cancel, concurrency)
     up = _Uploader(cloud, destination, sink, cancel, acl, concurrency, policy)
     location = destination.location(manifest_file.filename)
