@@ -294,3 +294,23 @@ def test_broken_ini_names_the_line_but_never_its_text(tmp_path: Path, text: str,
         load_credentials(environ={}, ini_paths=[ini])
     assert where in info.value.message
     assert "ini-secret-value" not in info.value.one_line()
+
+
+def test_several_ini_regions_and_none_chosen_says_to_choose(tmp_path: Path) -> None:
+    ini = write(tmp_path / "two.ini", """\
+[region lab]
+s3-url = http://127.0.0.1:1/services/objectstorage
+[region prod]
+s3-url = http://127.0.0.1:2/services/objectstorage
+""")
+    creds = load_credentials(environ={}, ini_paths=[ini])
+    with pytest.raises(WizardError) as info:
+        creds.require("s3_url")
+    assert info.value.fix is not None
+    assert info.value.fix.startswith("~/.euca holds several regions (lab, prod): choose one "
+                                     "with --region NAME")
+    assert "S3_URL" in info.value.fix
+    chosen = load_credentials(environ={}, ini_paths=[ini], region_name="prod")
+    assert chosen.get("s3_url") == "http://127.0.0.1:2/services/objectstorage"
+    assert chosen.notes == ()
+    assert "notes" not in {name for name, _, _ in creds.describe()}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from wizard.core.errors import WizardError
@@ -116,6 +116,8 @@ class Credentials:
     region: Value | None = None
     ca_bundle: Value | None = None
     verify_ssl: Value | None = None
+    # Why a value may be missing although a source seems to hold it (not a setting).
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     def get(self, name: str) -> str | None:
         """The value of ``name`` as a string, or None when no source set it."""
@@ -130,12 +132,17 @@ class Credentials:
         item: Value | None = getattr(self, name)
         if item is not None:
             return item
-        raise WizardError(f"no {FIELD_TITLES[name]} is set", _how_to_set(name, flag))
+        fix = _how_to_set(name, flag)
+        if self.notes:
+            fix = "; ".join(self.notes) + ". Or " + fix
+        raise WizardError(f"no {FIELD_TITLES[name]} is set", fix)
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(name, value shown to the operator, source) for every field; secrets masked."""
         rows: list[tuple[str, str, str]] = []
         for f in fields(self):
+            if f.name == "notes":
+                continue
             item: Value | None = getattr(self, f.name)
             if item is None:
                 rows.append((f.name, "(not set)", "-"))
@@ -234,9 +241,15 @@ def load_credentials(
                 offer(name, data.get(var), f"eucarc {path}")
     if ini_paths is None:
         ini_paths = _ini.default_ini_paths()
+    notes: list[str] = []
     if ini_paths:
         region = region_name or (found["region"].value if "region" in found else None)
-        chosen = _ini.select(_ini.read_ini_files(ini_paths), region, user_name)
+        sections = _ini.read_ini_files(ini_paths)
+        several = _ini.unchosen_regions(sections, region)
+        if several:
+            notes.append("~/.euca holds several regions (" + ", ".join(several) + "): choose "
+                         "one with --region NAME or AWS_DEFAULT_REGION")
+        chosen = _ini.select(sections, region, user_name)
         for name, ini_item in chosen.items():
             offer(name, ini_item.value, _ini.describe_source(ini_item))
 
@@ -249,7 +262,7 @@ def load_credentials(
     if "verify_ssl" in found:
         item = found["verify_ssl"]
         found["verify_ssl"] = Value(_normalise_bool(item.value, item.source), item.source)
-    creds = Credentials(**found)
+    creds = Credentials(**found, notes=tuple(notes))
     for name, shown, source in creds.describe():
         if source != "-":
             log.debug("credential %s = %s (from %s)", name, shown, source)

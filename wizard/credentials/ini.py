@@ -108,6 +108,20 @@ def _ini_problem(exc: configparser.Error) -> str:
     return type(exc).__name__
 
 
+def unchosen_regions(sections: dict[str, dict[str, IniValue]],
+                     region_name: str | None) -> list[str]:
+    """The region names to choose from when none is chosen and there are several.
+
+    ``select`` then takes no [region] section at all, and the operator must be
+    told why the URLs in them are not used.
+    """
+    regions = sorted(s.split(" ", 1)[1] for s in sections
+                     if s.startswith("region ") and " " in s)
+    if region_name is not None or "default-region" in sections.get("global", {}):
+        return []
+    return regions if len(regions) > 1 else []
+
+
 def select(
     sections: dict[str, dict[str, IniValue]],
     region_name: str | None,
