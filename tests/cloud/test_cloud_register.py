@@ -11,6 +11,7 @@ from wizard.cloud.register import ImageRequest, register_image
 from wizard.cloud.sandbox import Sandbox
 from wizard.cloud.upload import upload_bundle
 from wizard.core.errors import WizardError
+from wizard.core.events import Event, StepFailed
 
 
 def registers(sb: Sandbox) -> list[dict[str, str]]:
@@ -79,9 +80,11 @@ def test_native_windows_sends_platform_and_hvm(cloud_box: Sandbox, uploaded: str
 def test_missing_manifest_is_refused_before_register(cloud_box: Sandbox, uploaded: str):
     cloud = make_cloud(cloud_box)
     cloud_box.proxy.clear()
+    events: list[Event] = []
     with pytest.raises(WizardError) as info:
         register_image(cloud, ImageRequest("images/xp/other.manifest.xml", "nope"),
-                       policy=FAST)
+                       events.append, policy=FAST)
+    assert events[-1] == StepFailed("register", info.value.message, info.value.fix)
     assert "manifest of images/xp/other.manifest.xml is not in the store" in info.value.message
     assert info.value.fix and "upload" in info.value.fix
     with pytest.raises(WizardError, match=r"bucket of nobucket/a\.manifest\.xml"):

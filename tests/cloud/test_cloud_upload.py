@@ -20,7 +20,14 @@ from wizard.cloud.pathproxy import Exchange
 from wizard.cloud.sandbox import Sandbox
 from wizard.cloud.upload import parse_destination, upload_bundle
 from wizard.core.errors import Cancelled, WizardError
-from wizard.core.events import CancelFlag, Event, LogLine, StepProgress, StepWarning
+from wizard.core.events import (
+    CancelFlag,
+    Event,
+    LogLine,
+    StepFailed,
+    StepProgress,
+    StepWarning,
+)
 
 
 def object_puts(log: list[Exchange], bucket: str) -> list[Exchange]:
@@ -110,8 +117,12 @@ def test_503s_and_dropped_connections_are_retried(cloud_box: Sandbox, tmp_path: 
 def test_persistent_failure_gives_up_without_the_manifest(cloud_box: Sandbox, tmp_path: Path):
     made = make_bundle(cloud_box, tmp_path)
     cloud_box.proxy.inject("503", lambda m, p: m == "PUT" and p.endswith(".part.02"), times=99)
+    events: list[Event] = []
     with pytest.raises(WizardError) as info:
-        upload_bundle(made.manifest, "broken", make_cloud(cloud_box), policy=FAST)
+        upload_bundle(made.manifest, "broken", make_cloud(cloud_box), events.append,
+                      policy=FAST)
+    # The step that started ends as failed, with the operator's message (TUI, event log).
+    assert events[-1] == StepFailed("upload", info.value.message, info.value.fix)
     text = info.value.one_line()
     assert "sample.img.part.02" in text and "503" in text
     assert "sample.img.manifest.xml" not in stored_keys(cloud_box, "broken")

@@ -36,6 +36,7 @@ from wizard.core.events import (
     StepStarted,
     StepWarning,
     discard,
+    run_reported,
 )
 from wizard.core.logs import get_logger
 
@@ -179,8 +180,17 @@ def register_image(
     cancel: CancelFlag | None = None,
     policy: RetryPolicy = DEFAULT_RETRIES,
 ) -> Registration:
-    """Register ``req`` unless it already is; returns the image id."""
+    """Register ``req`` unless it already is; returns the image id.
+
+    Once started, the step ends in StepFinished or StepFailed, whatever happens.
+    """
     check_request(req)
+    return run_reported(STEP, sink, lambda watched: _register(cloud, req, watched, cancel,
+                                                             policy))
+
+
+def _register(cloud: Cloud, req: ImageRequest, sink: Sink, cancel: CancelFlag | None,
+              policy: RetryPolicy) -> Registration:
     sink(StepStarted(STEP, f"Registering {req.location}"))
     for text in cloud.warnings:  # e.g. HTTPS unchecked: said on every run, by every face
         sink(StepWarning(STEP, text))

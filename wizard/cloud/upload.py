@@ -51,6 +51,7 @@ from wizard.core.events import (
     StepWarning,
     Throttle,
     discard,
+    run_reported,
 )
 from wizard.core.logs import get_logger
 
@@ -374,7 +375,15 @@ def upload_bundle(
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise WizardError(f"--concurrency {concurrency} is out of range",
                           f"use 1 to {MAX_CONCURRENCY} (default 4)")
-    manifest_path = Path(manifest_path)
+    # Once started, the step ends in StepFinished or StepFailed, whatever happens:
+    # a progress bar, a TUI or an event log never shows a stopped upload running.
+    return run_reported(STEP, sink, lambda watched: _upload(
+        Path(manifest_path), destination, cloud, watched, cancel, acl, concurrency, policy))
+
+
+def _upload(manifest_path: Path, destination: Destination, cloud: Cloud, sink: Sink,
+            cancel: CancelFlag, acl: str, concurrency: int,
+            policy: RetryPolicy) -> UploadResult:
     sink(StepStarted(STEP, f"Checking the parts of {manifest_path.name}"))
     for text in cloud.warnings:  # e.g. HTTPS unchecked: said on every run, by every face
         sink(StepWarning(STEP, text))
