@@ -165,8 +165,9 @@ def test_cancel_half_way_then_resume_sends_only_what_is_missing(cloud_box: Sandb
     assert object_puts(cloud_box.proxy.log, "resume") == []
 
 
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
 def test_killed_cli_upload_resumes_with_only_the_missing_parts(cloud_box: Sandbox,
-                                                               tmp_path: Path):
+                                                               tmp_path: Path, how: int):
     made = make_bundle(cloud_box, tmp_path)
     total = len(made.bundle.manifest.parts)
     proxy = cloud_box.proxy
@@ -181,8 +182,15 @@ def test_killed_cli_upload_resumes_with_only_the_missing_parts(cloud_box: Sandbo
         assert time.monotonic() < deadline, "the upload did not start"
         assert child.poll() is None, child.communicate()
         time.sleep(0.02)
-    child.send_signal(signal.SIGKILL)
-    child.communicate(timeout=30)
+    child.send_signal(how)
+    _, err = child.communicate(timeout=30)
+    if how == signal.SIGINT:  # Ctrl+C: the part on the wire finishes, then one line
+        assert child.returncode == 1
+        lines = [line for line in err.decode().splitlines() if "error:" in line]
+        assert lines == ["euca-windows-wizard: error: upload cancelled; the parts already "
+                         "stored stay and the manifest was not sent. Fix: run the same "
+                         "command again to resume."], err
+        assert b"Traceback" not in err
     assert proxy.wait_idle()  # a part on its way when the client died may still land
     stored = stored_keys(cloud_box, "killed")
     assert "xp/sample.img.manifest.xml" not in stored
