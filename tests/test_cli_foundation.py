@@ -293,3 +293,12 @@ def test_sigterm_runs_the_clean_up_to_its_end(monkeypatch: pytest.MonkeyPatch, c
     assert capsys.readouterr().err == ("euca-windows-wizard: error: stopped by SIGTERM. Fix: run "
                                        "the same command again to resume.\n")
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+@pytest.mark.parametrize("args", [["nosuch"], ["bundle"], ["upload", "-b"], ["floppy"]])
+def test_usage_errors_are_one_line_with_the_fix_exit_1(args: list[str]) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert "error:" in result.stderr and "Fix: see euca-windows-wizard" in result.stderr
+    assert "Traceback" not in result.stderr

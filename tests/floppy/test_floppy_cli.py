@@ -71,7 +71,8 @@ def test_verify_errors(tmp_path: Path) -> None:
 
 def test_floppy_needs_an_action() -> None:
     result = cli("floppy")
-    assert result.returncode == 2
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
     assert "create" in result.stderr and "verify" in result.stderr
 

@@ -19,7 +19,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from wizard import PROGRAM, __version__
 from wizard.core.errors import WizardError
@@ -39,8 +39,21 @@ COMMANDS: tuple[str, ...] = (
 log = get_logger(__name__)
 
 
+class OperatorParser(argparse.ArgumentParser):
+    """argparse with the project's error contract: one line, the fix, exit 1.
+
+    argparse's own errors print the usage and the message on two lines and
+    exit 2; an operator (or a script) gets the same shape here as from any
+    other bad input. Subcommand parsers inherit the class.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(1, f"{self.prog}: error: {message}. "
+                     f"Fix: see {self.prog} --help for the options.\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OperatorParser(
         prog=PROGRAM,
         description=(
             "Turn a Windows disk image into a registered image on a Eucalyptus "
