@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 
 from tests.bundle.bundle_checks import ROOT, CliResult, assert_one_error_line, text_of
 from tests.bundle.conftest import ACCOUNT, MIB, KeyFiles, make_bundle
+from tests.disk.oddpaths import without_dac_override
 from wizard.bundle.bundler import BundleRequest, bundle_image
 from wizard.bundle.keys import BundleKeys, load_private_key
 from wizard.core.errors import WizardError
@@ -200,12 +201,7 @@ def test_current_certificate_draws_no_warning(cli: Cli, key_flags: tuple[str, ..
 
 def _without_dac_override() -> list[str]:
     """A command prefix that runs a process whose permission bits count, even as root."""
-    if os.geteuid() != 0:
-        return []
-    if shutil.which("setpriv") is None:
-        pytest.skip("running as root, where chmod 000 does not stop reading, and no setpriv "
-                    "to drop CAP_DAC_OVERRIDE")
-    return ["setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search"]
+    return without_dac_override()
 
 
 @pytest.mark.parametrize("what", ["image", "key"])

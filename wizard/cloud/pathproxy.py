@@ -324,13 +324,9 @@ def _make_handler(proxy: PathProxy) -> type[BaseHTTPRequestHandler]:
 
 
 def _form(headers: dict[str, str], body: bytes) -> dict[str, str]:
-    if not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        return {}
-    try:
-        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True)
-    except (UnicodeDecodeError, ValueError):
-        return {}
-    return {k: v[0] for k, v in fields.items() if k != "Signature"}
+    # The wire log keeps the call's fields, but never its signature.
+    fields = signatures.form_fields(headers, body)
+    return {k: v for k, v in fields.items() if k != "Signature"}
 
 
 def _refusal_answer(service: str, reason: str) -> tuple[int, str, str]:

@@ -43,13 +43,14 @@ def verify(method: str, url: str, headers: Mapping[str, str], body: bytes,
         return _verify_v4(method, url, headers, body, secrets, auth)
     if auth.startswith("AWS "):
         return _verify_s3_v2(method, url, headers, secrets, auth, service_path)
-    form = _form(headers, body) or _query(url)
+    form = form_fields(headers, body) or _query(url)
     if form.get("SignatureVersion") == "2" and "Signature" in form:
         return _verify_ec2_v2(method, url, headers, form, secrets)
     return UNSIGNED
 
 
-def _form(headers: Mapping[str, str], body: bytes) -> dict[str, str]:
+def form_fields(headers: Mapping[str, str], body: bytes) -> dict[str, str]:
+    """The fields of a form-encoded EC2 query body (empty for anything else)."""
     if not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         return {}
     try:
