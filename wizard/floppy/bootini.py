@@ -16,7 +16,7 @@ An ARC path names the disk and the partition NTLDR starts Windows from:
 - ``scsi(W)disk(X)rdisk(Y)partition(Z)\\FOLDER``: the disk is reached
   through a SCSI miniport driver that NTLDR loads from NTBOOTDD.SYS (X is
   the SCSI id, Y the LUN).
-- ``signature(XXXXXXXX)disk(X)rdisk(Y)partition(Z)\\FOLDER``: the disk is
+- ``signature(8 hex digits)disk(D)rdisk(R)partition(P)\\FOLDER``: the disk is
   found by the 32-bit signature in its MBR, also through NTBOOTDD.SYS.
 
 Partitions count from 1 (``partition(0)`` would be the whole disk).
@@ -58,7 +58,7 @@ class ArcPath:
     kind: str = ""
     # multi(N) / scsi(N): the controller ordinal. None for signature().
     controller: int | None = None
-    # signature(XXXXXXXX): the MBR disk signature, as 8 upper-case hex digits.
+    # signature(1a2b3c4d): the MBR disk signature, as 8 upper-case hex digits.
     signature: str | None = None
     disk: int | None = None
     rdisk: int | None = None
