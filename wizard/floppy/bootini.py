@@ -58,7 +58,7 @@ class ArcPath:
     kind: str = ""
     # multi(N) / scsi(N): the controller ordinal. None for signature().
     controller: int | None = None
-    # signature(1a2b3c4d): the MBR disk signature, as 8 upper-case hex digits.
+    # signature(1A2B3C4D): the MBR disk signature, as 8 upper-case hex digits.
     signature: str | None = None
     disk: int | None = None
     rdisk: int | None = None
