@@ -544,6 +544,12 @@ class _TarDigest:
             self.length += len(piece)
 
 
+def _changed(image: Path, how: str) -> WizardError:
+    """The image was written to while it was read: the bundle would not match it."""
+    return WizardError(f"the image {image} {how} while it was being bundled",
+                       "shut down the VM that uses it and bundle again")
+
+
 def _stream(
     req: BundleRequest, size: int, key: bytes, iv: bytes, writer: _PartWriter,
     sink: Sink, cancel: CancelFlag,
@@ -600,10 +606,7 @@ def _stream(
                     buffer = free.pop()
                     got = os.preadv(fd, [memoryview(buffer)[:length]], offset)
                     if got < length:
-                        raise WizardError(
-                            f"the image {req.image} shrank while it was being bundled",
-                            "shut down the VM that uses it and bundle again",
-                        )
+                        raise _changed(req.image, "shrank")
                     block = memoryview(buffer)[:length]
                 offset += length
                 pieces: tuple[bytes | memoryview, ...] = (block,)
@@ -613,19 +616,13 @@ def _stream(
                 last = offset >= size
                 if last:
                     if os.pread(fd, 1, offset):
-                        raise WizardError(
-                            f"the image {req.image} grew while it was being bundled",
-                            "shut down the VM that uses it and bundle again",
-                        )
+                        raise _changed(req.image, "grew")
                     # Holes are not read (SEEK_DATA), so a short read cannot
                     # catch a file cut short behind them: past its new end
                     # SEEK_DATA says "no more data", which looks like a hole.
                     now = os.fstat(fd)
                     if stat.S_ISREG(now.st_mode) and now.st_size < size:
-                        raise WizardError(
-                            f"the image {req.image} shrank while it was being bundled",
-                            "shut down the VM that uses it and bundle again",
-                        )
+                        raise _changed(req.image, "shrank")
                     pieces = (*pieces, tail)
                 pending.append(
                     (pool.submit(_compress, pieces), hasher.submit(digest.update, pieces), buffer)
