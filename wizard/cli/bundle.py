@@ -3,14 +3,14 @@
 The flags are euca-bundle-image's. Credentials come from the flags, else the
 environment, else the eucarc named with --eucarc (see wizard.credentials).
 Progress goes to stderr; the last line on stdout is ``Wrote manifest PATH``.
+This is only the face: the request and its default folder are built by
+``wizard.bundle.request.bundle_request``, as for a session or the TUI.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
 from pathlib import Path
 
 from wizard.cli.progress import ConsoleProgress
@@ -48,17 +48,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run)
 
 
-def default_destination(name: str) -> Path:
-    """A new folder on disk (not a RAM-backed /tmp) for a bundle of ``name``."""
-    # /var/tmp is on disk and survives a reboot; /tmp is often a small tmpfs.
-    fallback = "/var/tmp" if Path("/var/tmp").is_dir() else "/tmp"  # noqa: S108
-    base = Path(os.environ.get("TMPDIR") or fallback)
-    return base / f"bundle-{name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-
-
 def run(args: argparse.Namespace) -> int:
-    from wizard.bundle.bundler import BundleRequest, bundle_image
-    from wizard.bundle.keys import BundleKeys
+    from wizard.bundle.bundler import bundle_image
+    from wizard.bundle.request import bundle_request
     from wizard.credentials import load_credentials
 
     creds = load_credentials(
@@ -66,23 +58,16 @@ def run(args: argparse.Namespace) -> int:
          "cloud_cert": args.ec2cert},
         eucarc=args.eucarc,
     )
-    keys = BundleKeys.load(
-        Path(creds.require("cert").value),
-        Path(creds.require("private_key").value),
-        Path(creds.require("cloud_cert").value),
-    )
-    image = Path(args.image)
-    name = args.prefix or image.name
-    destination = Path(args.destination) if args.destination else default_destination(name)
-    request = BundleRequest(
-        image=image, destination=destination, keys=keys, user=creds.require("user").value,
+    request, chosen = bundle_request(
+        Path(args.image), destination=Path(args.destination) if args.destination else None,
         prefix=args.prefix, arch=args.arch, image_type=args.image_type,
-        kernel_id=args.kernel, ramdisk_id=args.ramdisk,
+        kernel_id=args.kernel, ramdisk_id=args.ramdisk, credentials=creds,
     )
+    image, destination, keys = request.image, request.destination, request.keys
     progress = ConsoleProgress()
     for warning in keys.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if not args.destination:
+    if chosen:
         print(f"Bundle folder: {destination}", file=sys.stderr)
     # The same command run again (a script re-run after a failed upload) finds
     # its finished bundle, checks it whole and reuses it: a rebuild would draw
