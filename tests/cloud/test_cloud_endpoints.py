@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from wizard.cli.options import add_cloud_options, cloud_from_args, credentials_from_args
 from wizard.cloud.endpoints import Cloud, cloud_from_credentials, default_sigv, is_walrus
 from wizard.core.errors import WizardError
 from wizard.credentials import load_credentials
-from wizard.credentials.options import add_cloud_options, cloud_from_args, credentials_from_args
 
 KEYS = {"access_key": "AKI", "secret_key": "secret-0123456789"}
 
@@ -103,7 +103,7 @@ def test_options_region_user_and_flag_sources(tmp_path: Path,
 
 
 def test_redact_argv_masks_every_spelling_of_the_secret() -> None:
-    from wizard.credentials.options import redact_argv
+    from wizard.cli.options import redact_argv
 
     secret = "Very-Secret-Key-0123456789"
     argv = ["upload", "-S", secret, f"-S{secret}", "--secret-key", secret,
@@ -121,7 +121,7 @@ def test_cloud_engine_runs_headless_without_textual() -> None:
     from tests.cloud.conftest import ROOT
 
     code = ("import sys; import wizard.cloud.upload, wizard.cloud.register, "
-            "wizard.cloud.sandbox, wizard.credentials.options, wizard.cli.upload, "
+            "wizard.cloud.sandbox, wizard.cli.options, wizard.cli.upload, "
             "wizard.cli.register, wizard.cli.sandbox; "
             "print('textual' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -9,6 +9,7 @@ import pytest
 
 from tests.prerequisites.kit import SECRET, make_kit
 from tests.prerequisites.servers import closed_port, http_server
+from wizard.core.distro import current_distro
 from wizard.disk.report import DiskReport
 from wizard.prerequisites.checks import (
     CheckResult,
@@ -17,7 +18,6 @@ from wizard.prerequisites.checks import (
     check_memdisk_and_tools,
     run_checks,
 )
-from wizard.prerequisites.distro import current_distro
 
 
 @pytest.fixture()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from wizard.prerequisites.distro import current_distro, distro_from_os_release
+from wizard.core.distro import current_distro, distro_from_os_release
 
 DEBIAN = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'
 UBUNTU = 'NAME="Ubuntu"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID="22.04"\n'

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from wizard.core.errors import WizardError
-from wizard.prerequisites.tools import find_c_compiler, find_tool, run_streaming
+from wizard.core.tools import find_c_compiler, find_tool, run_streaming
 
 
 def test_find_real_tools() -> None:

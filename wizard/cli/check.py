@@ -14,13 +14,13 @@ import textwrap
 from pathlib import Path
 from typing import TextIO
 
+from wizard.cli.options import add_cloud_options, credentials_from_args
 from wizard.cli.progress import ConsoleProgress
+from wizard.core.distro import current_distro
 from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag
 from wizard.credentials import Credentials
-from wizard.credentials.options import add_cloud_options, credentials_from_args
 from wizard.prerequisites.checks import RECIPES, CheckResult, all_needed_ok, run_checks
-from wizard.prerequisites.distro import current_distro
 
 _STATUS_WIDTH = 6
 _NAME_WIDTH = 24

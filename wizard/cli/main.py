@@ -95,8 +95,8 @@ def _add_common_options(sub: argparse.ArgumentParser) -> None:
 
 def _loggable(args: argparse.Namespace, argv: Sequence[str] | None) -> list[str]:
     """The command line for the log, the secret key masked however it was spelt."""
+    from wizard.cli.options import redact_argv
     from wizard.core.logs import mask
-    from wizard.credentials.options import redact_argv
 
     words = redact_argv(list(sys.argv[1:] if argv is None else argv))
     secret = getattr(args, "secret_key", None)
@@ -182,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Stopped as exc:
         # Worded and numbered as the commands that run make or qemu-img say
-        # it (prerequisites.tools): an error line, exit status 1.
+        # it (core.tools): an error line, exit status 1.
         name = signal.Signals(exc.signum).name
         log.warning("stopped by %s", name)
         _say(f"error: stopped by {name}. Fix: run the same command again to resume.")

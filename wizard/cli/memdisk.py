@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 from wizard.cli.progress import ConsoleProgress
+from wizard.core.distro import current_distro
 from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag
 from wizard.memdisk.build import DEFAULT_TIMEOUT, build_memdisk
 from wizard.memdisk.find import MEMDISK_PLACES, find_memdisk
 from wizard.memdisk.verify import verify_memdisk
-from wizard.prerequisites.distro import current_distro
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

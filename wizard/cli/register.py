@@ -11,9 +11,9 @@ import argparse
 import sys
 from typing import Any
 
+from wizard.cli.options import add_cloud_options, cloud_from_args
 from wizard.cli.progress import ConsoleProgress
 from wizard.cloud.register import ARCHITECTURES, VIRTUALIZATION_TYPES, ImageRequest, register_image
-from wizard.credentials.options import add_cloud_options, cloud_from_args
 
 
 def register(subparsers: Any) -> None:

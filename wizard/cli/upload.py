@@ -15,10 +15,10 @@ import signal
 import sys
 from typing import Any
 
+from wizard.cli.options import add_cloud_options, cloud_from_args
 from wizard.cli.progress import ConsoleProgress
 from wizard.cloud.upload import CANNED_ACLS, DEFAULT_ACL, parse_destination, upload_bundle
 from wizard.core.events import CancelFlag
-from wizard.credentials.options import add_cloud_options, cloud_from_args
 
 
 def register(subparsers: Any) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import humanize
 
+from wizard.core.distro import current_distro
 from wizard.core.errors import WizardError
 from wizard.core.events import (
     CancelFlag,
@@ -34,10 +35,9 @@ from wizard.core.events import (
     discard,
 )
 from wizard.core.logs import get_logger
+from wizard.core.tools import run_streaming
 from wizard.disk.formats import RAW, describe_format, detect_format
 from wizard.disk.inspect import raw_name
-from wizard.prerequisites.distro import current_distro
-from wizard.prerequisites.tools import run_streaming
 
 log = get_logger(__name__)
 

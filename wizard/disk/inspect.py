@@ -2,7 +2,7 @@
 
 ``inspect_disk`` fills a ``DiskReport``: the format (raw or not), the MBR
 and its partitions, the system NTFS partition, the NT boot files at its
-root, and the ARC paths in BOOT.INI (read by ``wizard.floppy.bootini``, the
+root, and the ARC paths in BOOT.INI (read by ``wizard.disk.bootini``, the
 same parser the floppy check uses). What is certain is a *problem* and stops
 a build: not raw, no MBR, GPT, no NTFS partition, NT 6+ in the memdisk
 recipe, a boot file missing. What could not be read (an NTFS volume the
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from wizard.core.errors import WizardError
 from wizard.core.logs import get_logger
+from wizard.disk.bootini import ArcPath, BootIni, parse_boot_ini_bytes
 from wizard.disk.formats import (
     RAW,
     describe_format,
@@ -25,7 +26,6 @@ from wizard.disk.formats import (
 from wizard.disk.mbr import SECTOR, MbrEntry, read_partition_table
 from wizard.disk.ntfs import NTFS_OEM_ID, NtfsRoot, NtfsUnreadable, read_ntfs_root
 from wizard.disk.report import DiskReport, Partition
-from wizard.floppy.bootini import ArcPath, BootIni, parse_boot_ini_bytes
 
 log = get_logger(__name__)
 

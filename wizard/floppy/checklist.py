@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wizard import PROGRAM
+from wizard.disk.bootini import BootIni, parse_boot_ini
 from wizard.disk.report import DiskReport
-from wizard.floppy.bootini import BootIni, parse_boot_ini
 from wizard.floppy.verify import NTBOOTDD, REQUIRED_FILES
 
 # Shown in commands when the operator has not named the VM (--vm).

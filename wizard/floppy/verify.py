@@ -20,8 +20,8 @@ from typing import Any
 
 from wizard import PROGRAM
 from wizard.core.errors import WizardError
+from wizard.disk.bootini import BootIni, parse_arc_path, parse_boot_ini_bytes
 from wizard.disk.report import DiskReport
-from wizard.floppy.bootini import BootIni, parse_arc_path, parse_boot_ini_bytes
 from wizard.floppy.fat12 import (
     FLOPPY_MEDIA,
     FLOPPY_SECTORS,

@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from wizard.core.dirs import private_dir, state_dir
+from wizard.core.distro import current_distro
 from wizard.core.errors import WizardError
 from wizard.core.events import (
     CancelFlag,
@@ -30,10 +31,9 @@ from wizard.core.events import (
 )
 from wizard.core.files import atomic_writer
 from wizard.core.logs import get_logger
+from wizard.core.tools import find_c_compiler, find_tool, run_streaming
 from wizard.memdisk.extract import archive_mode, extract_release
 from wizard.memdisk.verify import MemdiskInfo, verify_memdisk
-from wizard.prerequisites.distro import current_distro
-from wizard.prerequisites.tools import find_c_compiler, find_tool, run_streaming
 
 log = get_logger(__name__)
 

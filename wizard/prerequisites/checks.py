@@ -17,9 +17,11 @@ from typing import Any
 
 import humanize
 
+from wizard.core.distro import Distro, current_distro
 from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag, Sink, discard
 from wizard.core.logs import get_logger
+from wizard.core.tools import find_c_compiler, find_tool
 from wizard.credentials import FIELD_TITLES, Credentials, load_credentials
 from wizard.disk.convert import convert_to_raw
 from wizard.disk.formats import RAW, describe_format
@@ -32,9 +34,7 @@ from wizard.prerequisites.certs import (
     load_certificate,
     load_private_key,
 )
-from wizard.prerequisites.distro import Distro, current_distro
 from wizard.prerequisites.endpoints import probe_endpoint
-from wizard.prerequisites.tools import find_c_compiler, find_tool
 
 log = get_logger(__name__)
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wizard.floppy.bootini import (
+from wizard.disk.bootini import (
     BootIni,
     decode_boot_ini,
     parse_arc_path,
