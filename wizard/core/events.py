@@ -2,9 +2,14 @@
 
 A step reports through a *sink*: a callable taking one event. The same
 events feed the CLI's progress line, a session's event log (one JSON object
-a line, see ``to_json``/``from_json``) and the TUI, so a build watched live
-and a build re-attached to after an SSH drop are shown by the same code.
-Long loops check a ``CancelFlag`` between blocks.
+a line, see ``stamped_to_json``/``stamped_from_json``) and the TUI, so a
+build watched live and a build re-attached to after an SSH drop are shown
+by the same code. Long loops check a ``CancelFlag`` between blocks.
+
+Events carry the step's id (unique within a build: ``kernel.bundle``,
+``image.upload``). The sequence number and the time are not fields of the
+events: the event log stamps each one as it writes it (``Stamped``), so a
+step never has to know whether anyone records it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,17 @@ T = TypeVar("T")
 class StepStarted:
     step: str
     title: str
+
+
+@dataclass(frozen=True)
+class StepPhase:
+    """A running step moved to a new phase ("checking parts", "sending parts").
+
+    Not a second ``StepStarted``: a viewer keeps one row per step.
+    """
+
+    step: str
+    phase: str
 
 
 @dataclass(frozen=True)
@@ -62,15 +78,34 @@ class StepFailed:
     step: str
     message: str
     fix: str | None = None
+    # The answer key the failure is about ("build.disk"): the CLI names the
+    # flag, the TUI focuses the field.
+    key: str | None = None
 
 
-Event = StepStarted | StepProgress | LogLine | StepWarning | StepFinished | StepFailed
+Event = (StepStarted | StepPhase | StepProgress | LogLine | StepWarning | StepFinished
+         | StepFailed)
 Sink = Callable[[Event], None]
 
 _KINDS: dict[str, type[Any]] = {
     cls.__name__: cls
-    for cls in (StepStarted, StepProgress, LogLine, StepWarning, StepFinished, StepFailed)
+    for cls in (StepStarted, StepPhase, StepProgress, LogLine, StepWarning, StepFinished,
+                StepFailed)
 }
+
+
+@dataclass(frozen=True)
+class Stamped:
+    """An event as the event log holds it: its number in the log and when it happened.
+
+    ``seq`` counts from 1 and goes on across runs of the same session; ``ts``
+    is ``time.time()`` (epoch seconds), so a viewer that attaches later
+    computes rates and time left from the log alone.
+    """
+
+    seq: int
+    ts: float
+    event: Event
 
 
 def discard(event: Event) -> None:
@@ -90,10 +125,38 @@ def from_json(line: str) -> Event:
     return event
 
 
+def stamped_to_json(stamped: Stamped) -> str:
+    """One line of a session's event log: ``{"seq":..,"ts":..,"kind":..,...fields}``."""
+    event = stamped.event
+    return json.dumps({"seq": stamped.seq, "ts": stamped.ts, "kind": type(event).__name__,
+                       **asdict(event)}, sort_keys=True)
+
+
+def stamped_from_json(line: str) -> Stamped:
+    """The stamped event written by ``stamped_to_json``.
+
+    Raises ``ValueError`` for a line that is not one (bad JSON, an unknown
+    kind, missing or unknown fields): the reader says so instead of guessing.
+    """
+    try:
+        data = json.loads(line)
+        if not isinstance(data, dict):
+            raise TypeError("not a JSON object")
+        seq = data.pop("seq")
+        ts = data.pop("ts")
+        kind = _KINDS[data.pop("kind")]
+        event: Event = kind(**data)
+    except (KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not an event line ({type(exc).__name__}: {exc})") from None
+    if isinstance(seq, bool) or not isinstance(seq, int) or not isinstance(ts, (int, float)):
+        raise ValueError("not an event line (seq or ts of the wrong type)")
+    return Stamped(seq, float(ts), event)
+
+
 def failure(step: str, exc: BaseException) -> StepFailed:
     """The ``StepFailed`` that an exception ending a step is reported as."""
     if isinstance(exc, WizardError):
-        return StepFailed(step, exc.message, exc.fix)
+        return StepFailed(step, exc.message, exc.fix, getattr(exc, "key", None))
     if not isinstance(exc, Exception):  # KeyboardInterrupt, a termination signal
         return StepFailed(step, "interrupted", "run the same command again to resume")
     detail = " ".join(str(exc).split())
