@@ -1,4 +1,4 @@
-"""Disk images built once per test session (mkntfs and friends take a moment)."""
+"""Disk images built once per test session (from the shipped NTFS volumes)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""inspect_disk on real images: NTFS made with ntfs-3g, tables made with sfdisk."""
+"""inspect_disk on real images: NTFS volumes made by ntfs-3g (shipped), tables written in Python."""
 
 from __future__ import annotations
 
