@@ -161,8 +161,10 @@ def test_unbundle_writes_atomically(disk_bundle: MadeBundle, key_files: KeyFiles
     assert seen, "no progress event came while writing"
     for names in seen:
         assert "windows-xp" not in names
-        # Hidden, and this process's own: two unbundles into one folder do not mix.
-        assert names == [f".windows-xp.{os.getpid()}.unbundling"], names
+        # Hidden, and under a name nobody can guess (so nobody can plant a link
+        # there): two unbundles into one folder do not mix either.
+        assert len(names) == 1 and re.fullmatch(r"\.windows-xp\.[0-9a-f]{16}\.unbundling",
+                                                names[0]), names
     assert os.listdir(tmp_path) == [result.image.name]
 
 
@@ -170,7 +172,8 @@ def test_existing_image_is_replaced_only_when_done(disk_bundle: MadeBundle,
                                                    key_files: KeyFiles,
                                                    copy_bundle: Callable[[MadeBundle], Path],
                                                    tmp_path: Path) -> None:
-    """A failed unbundle leaves an older file of the same name untouched."""
+    """A failed unbundle leaves an older file of the same name untouched (even
+    with --force, which lets a finished image replace it)."""
     out = tmp_path / "out"
     out.mkdir()
     (out / "windows-xp").write_bytes(b"the previous image")
@@ -180,7 +183,7 @@ def test_existing_image_is_replaced_only_when_done(disk_bundle: MadeBundle,
     data[-100] ^= 0xFF
     last.write_bytes(bytes(data))
     with pytest.raises(Exception, match="digest does not match"):
-        unbundle(manifest, key_files.user_key, destination=out)
+        unbundle(manifest, key_files.user_key, destination=out, force=True)
     assert os.listdir(out) == ["windows-xp"]
     assert (out / "windows-xp").read_bytes() == b"the previous image"
 

@@ -160,13 +160,26 @@ def test_part_name_with_a_path_is_refused(cli: Cli, bundle: Path, out: Path,
     assert_one_error_line(result.err, "not a plain name")
 
 
-def test_destination_that_does_not_exist(cli: Cli, bundle: Path, tmp_path: Path,
-                                         key_files: KeyFiles) -> None:
-    dest = tmp_path / "nowhere"
+def test_destination_that_does_not_exist_is_created_and_removed_on_failure(
+        cli: Cli, bundle: Path, tmp_path: Path, key_files: KeyFiles) -> None:
+    """A missing -d is created (as bundle -d is); a failed unbundle removes it again."""
+    dest = tmp_path / "nowhere" / "deeper"
+    _flip(sorted(bundle.parent.glob("windows-xp.part.*"))[-1], 10)
+    _match_digests(bundle)
     result = cli("unbundle", "-m", bundle, "-k", key_files.user_key, "-d", dest)
     assert result.code == 1
-    assert_one_error_line(result.err, "nowhere")
-    assert not dest.exists()
+    assert_one_error_line(result.err)
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_destination_that_is_a_file(cli: Cli, bundle: Path, tmp_path: Path,
+                                    key_files: KeyFiles) -> None:
+    dest = tmp_path / "a-file"
+    dest.write_bytes(b"not a folder")
+    result = cli("unbundle", "-m", bundle, "-k", key_files.user_key, "-d", dest)
+    assert result.code == 1
+    assert_one_error_line(result.err, "a-file", "is not a folder")
+    assert dest.read_bytes() == b"not a folder"
 
 
 def _match_digests(manifest: Path) -> None:

@@ -5,15 +5,16 @@ the given private key opens. Part files are found, then each is read whole,
 its SHA-1 checked against the manifest, and only then decrypted; the
 plaintext is inflated (one gzip member or several, as other tools write),
 the tar stream hashed against the manifest's digest, and the first member
-written to a temporary file renamed into place only when every check passed.
+written to a temporary file renamed into place only when every check passed
+(``landing``: inside the destination folder only, under a plain name).
 Runs of zeros are written as holes, so a sparse disk stays sparse.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
+import io
 import os
 import tarfile
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from isal import isal_zlib
 
 from wizard.bundle.check import check_parts, part_paths
 from wizard.bundle.keys import load_private_key, unwrap, verify
+from wizard.bundle.landing import Landing, check_destination, refuse_taken
 from wizard.bundle.manifest import Manifest, read_manifest
 from wizard.core.errors import WizardError
 from wizard.core.events import (
@@ -40,6 +42,7 @@ from wizard.core.events import (
     run_reported,
 )
 from wizard.core.logs import get_logger
+from wizard.core.names import plain_name_problem, shown
 
 STEP = "unbundle"
 log = get_logger(__name__)
@@ -47,6 +50,9 @@ log = get_logger(__name__)
 _INFLATE_ERROR = cast("type[Exception]", isal_zlib.error)
 _CHUNK = 1 << 20
 _ZERO = bytes(_CHUNK)
+# The start of the first part read ahead to name the image before the step
+# starts: the tar header (with a GNU long name) sits in its first blocks.
+_PEEK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -157,6 +163,56 @@ class _TarReader:
             pass
 
 
+def _peek_member(first_part: Path, key: bytes, iv: bytes) -> str | None:
+    """The tar member's name from the first part's first blocks, None if unreadable.
+
+    Read before the parts are checked: whatever cannot be read here (a
+    damaged part, another layout) is left to the full pass, which says why.
+    """
+    try:
+        with open(first_part, "rb") as handle:
+            head = handle.read(_PEEK)
+        head = head[: len(head) - len(head) % 16]
+        compressed = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor().update(head)
+        plain = isal_zlib.decompressobj(31).decompress(compressed, 4 * _PEEK)
+        member = tarfile.open(fileobj=io.BytesIO(plain), mode="r|").next()  # noqa: SIM115
+    except (OSError, ValueError, EOFError, tarfile.TarError, _INFLATE_ERROR):
+        return None
+    return member.name if member is not None and member.isfile() else None
+
+
+def image_name(member_name: str) -> str:
+    """The image's file name from its tar member's name: a plain name, or refused.
+
+    A member may sit in a folder (``./xp.img``, ``disk/xp.img``: its last
+    component is taken); an absolute name, a ``..`` step, or a last component
+    that is not a plain name means a crafted archive.
+    """
+    components = member_name.split("/")
+    problem = plain_name_problem(components[-1])
+    if member_name.startswith("/"):
+        problem = "is an absolute path"
+    elif ".." in components:
+        problem = "has a '..' step"
+    if problem:
+        raise WizardError(
+            f"the bundle's archive names its image {shown(member_name)}, which {problem}: "
+            "not a plain file name",
+            "unbundle only bundles made by a bundling tool; this one was crafted or damaged",
+        )
+    return components[-1]
+
+
+def _check_manifest_name(manifest: Manifest, manifest_path: Path) -> None:
+    problem = plain_name_problem(manifest.name)
+    if problem:
+        raise WizardError(
+            f"the manifest {manifest_path} names its image {shown(manifest.name)}, which "
+            f"{problem}: not a plain file name",
+            "use the manifest that bundling wrote, or bundle the image again",
+        )
+
+
 def unbundle(
     manifest_path: Path,
     private_key: Path,
@@ -164,29 +220,37 @@ def unbundle(
     destination: Path | None = None,
     sink: Sink = discard,
     cancel: CancelFlag | None = None,
+    force: bool = False,
 ) -> Unbundled:
     """Rebuild the image of a bundle into ``destination`` (default: the current folder).
 
-    Once ``StepStarted`` is sent the step ends in ``StepFinished`` or ``StepFailed``.
+    The image is written inside ``destination`` only (created, 0700, if
+    missing), under its archive member's plain name; an existing file of
+    that name is refused unless ``force``. Once ``StepStarted`` is sent the
+    step ends in ``StepFinished`` or ``StepFailed``.
     """
     flag = cancel or CancelFlag()
     return run_reported(STEP, sink, lambda watched: _unbundle(
-        manifest_path, private_key, source, destination, watched, flag))
+        manifest_path, private_key, source, destination, watched, flag, force))
 
 
 def _unbundle(
     manifest_path: Path, private_key: Path, source: Path | None, destination: Path | None,
-    sink: Sink, cancel: CancelFlag,
+    sink: Sink, cancel: CancelFlag, force: bool,
 ) -> Unbundled:
     manifest_path = Path(manifest_path)
     manifest = read_manifest(manifest_path)
+    _check_manifest_name(manifest, manifest_path)
     source = Path(source) if source else manifest_path.parent
     destination = Path(destination) if destination else Path.cwd()
-    if not destination.is_dir():
-        raise WizardError(f"the destination {destination} is not a folder",
-                          "create it first or give an existing folder with -d")
+    check_destination(destination)
     paths = part_paths(manifest, source)
     aes_key, aes_iv, who = open_key(manifest, private_key)
+    # Refused before any work: an image name that is no plain name, or one
+    # taken in the destination (both checked again when the image is written).
+    ahead = _peek_member(paths[0], aes_key, aes_iv)
+    if ahead is not None:
+        refuse_taken(destination, image_name(ahead), force)
     log.info("unbundling %s (%d parts) into %s; the key opened the %s's wrapping",
              manifest_path, len(paths), destination, who)
     checked = False
@@ -194,6 +258,8 @@ def _unbundle(
         public = load_private_key(private_key).public_key()
         checked = verify(public, manifest.signed_text, manifest.signature)
         if not checked:
+            # A warning, not a refusal (documented): tools re-sign or drop
+            # signatures. Nothing a manifest says can move the output anyway.
             sink(StepWarning(STEP, "the manifest's signature does not verify with this key: "
                              "it was edited after bundling, or signed by someone else"))
     sink(StepStarted(STEP, f"Checking the parts of {manifest.name}"))
@@ -201,7 +267,7 @@ def _unbundle(
     sink(StepStarted(STEP, f"Unbundling {manifest.name}"))
     progress = Throttle(sink)
     reader = _TarReader(_inflate(_plaintext(_ciphertext(paths, cancel), aes_key, aes_iv)))
-    tmp_path: Path | None = None
+    landing: Landing | None = None
     try:
         try:
             archive = tarfile.open(fileobj=reader, mode="r|")  # type: ignore[call-overload]  # noqa: SIM115
@@ -212,17 +278,12 @@ def _unbundle(
         if member is None or not member.isfile():
             raise WizardError("the bundle's archive holds no image file",
                               "check that the bundle was made by a bundling tool")
-        name = os.path.basename(member.name) or manifest.name
-        if name in (".", ".."):
-            name = manifest.name
-        target = destination / name
+        name = image_name(member.name)
+        landing = Landing(destination, name, force)
+        landing.refuse_existing()   # before a byte is decrypted to disk
         extracted = archive.extractfile(member)
         assert extracted is not None
-        # Named before it is made: an interrupt between the two leaves nothing.
-        # The pid keeps two unbundles into one folder off each other's file.
-        tmp_path = destination / f".{name}.{os.getpid()}.unbundling"
-        fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        with os.fdopen(fd, "wb") as out:
+        with os.fdopen(landing.create(), "wb") as out:
             written = 0
             while True:
                 cancel.check()
@@ -247,8 +308,8 @@ def _unbundle(
                 "the unbundled archive's SHA-1 digest does not match the manifest",
                 "the bundle is damaged or its manifest belongs to another bundle: bundle again",
             )
-        os.replace(tmp_path, target)
-        tmp_path = None
+        landing.place()
+        target = landing.target
     except _INFLATE_ERROR as exc:
         raise WizardError(f"the bundle's data does not inflate ({exc})",
                           "the parts are damaged or the key is wrong: bundle the image again",
@@ -264,13 +325,12 @@ def _unbundle(
             raise WizardError(f"the destination {destination} ran out of space while "
                               "unbundling; the partial image was removed",
                               "free some space there or choose another folder with -d") from exc
-        raise WizardError(f"unbundling failed: {exc.strerror or exc} "
-                          f"({exc.filename or destination})",
+        where = destination / exc.filename if exc.filename else destination
+        raise WizardError(f"unbundling failed: {exc.strerror or exc} ({where})",
                           "check the parts and the destination folder") from exc
     finally:
-        if tmp_path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                tmp_path.unlink()
+        if landing is not None:
+            landing.close()
     log.info("wrote image %s (%d bytes); tar SHA-1 %s matches the manifest",
              target, written, manifest.digest)
     sink(StepFinished(STEP, {"image": str(target), "size": written}))

@@ -23,7 +23,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("-s", "--source", metavar="DIR",
                         help="folder holding the parts (default: the manifest's folder)")
     parser.add_argument("-d", "--destination", metavar="DIR",
-                        help="folder to write the image into (default: the current folder)")
+                        help="folder to write the image into, created if missing "
+                             "(default: the current folder)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace a file of the image's name in that folder")
     parser.add_argument("--eucarc", metavar="FILE",
                         help="read the private key's path from this eucarc")
     parser.set_defaults(handler=run)
@@ -40,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         source=Path(args.source) if args.source else None,
         destination=Path(args.destination) if args.destination else None,
         sink=ConsoleProgress(),
+        force=args.force,
     )
     if result.signature_checked:
         print("The manifest's signature verifies with this key.", file=sys.stderr)
