@@ -18,9 +18,10 @@ from wizard.cli.options import add_cloud_options, credentials_from_args
 from wizard.cli.progress import ConsoleProgress
 from wizard.core.distro import current_distro
 from wizard.core.errors import WizardError
-from wizard.core.events import CancelFlag
+from wizard.core.events import CancelFlag, StepWarning
 from wizard.credentials import Credentials
 from wizard.prerequisites.checks import RECIPES, CheckResult, all_needed_ok, run_checks
+from wizard.session.detach import linger_warning
 
 _STATUS_WIDTH = 6
 _NAME_WIDTH = 24
@@ -94,6 +95,10 @@ def _check(args: argparse.Namespace) -> int:
         flag_names=CHECK_FLAGS,
     )
     print_table(results, args.recipe)
+    # Not a row of the table: a build runs without lingering, it only dies at logout.
+    warning = linger_warning()
+    if warning:
+        ConsoleProgress()(StepWarning("prerequisites", warning))
     return 0 if all_needed_ok(results) else 1
 
 

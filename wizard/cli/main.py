@@ -33,7 +33,9 @@ COMMANDS: tuple[str, ...] = (
     "wizard.cli.floppy",
     "wizard.cli.bundle",
     "wizard.cli.unbundle",
-    "wizard.cli.upload", "wizard.cli.register", "wizard.cli.sandbox",
+    "wizard.cli.upload", "wizard.cli.register",
+    "wizard.cli.attach", "wizard.cli.sessions",
+    "wizard.cli.sandbox",
 )
 
 log = get_logger(__name__)

@@ -18,6 +18,7 @@ import humanize
 from wizard.core.events import (
     Event,
     LogLine,
+    Stamped,
     StepFailed,
     StepFinished,
     StepProgress,
@@ -43,11 +44,24 @@ class ConsoleProgress:
         self._last_draw = 0.0
         self._last_tenth = -1
         self._drawn = False
+        self._clock: float | None = None  # the event's time, for events from a log
+
+    def show(self, stamped: Stamped) -> None:
+        """Render an event read back from a session's event log (``attach``): rates and
+        time left come from the times the build wrote, not from when it is read."""
+        self._clock = stamped.ts
+        try:
+            self(stamped.event)
+        finally:
+            self._clock = None
+
+    def _now(self) -> float:
+        return time.monotonic() if self._clock is None else self._clock
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, StepStarted):
             self._title = event.title
-            self._start = time.monotonic()
+            self._start = self._now()
             self._last_tenth = -1
             if not self.tty:
                 self._line(f"{event.title}…")
@@ -61,7 +75,7 @@ class ConsoleProgress:
             self._clear()
 
     def _progress(self, event: StepProgress) -> None:
-        now = time.monotonic()
+        now = self._now()
         elapsed = max(now - self._start, 1e-6)
         rate = event.done / elapsed
         parts = ""
@@ -95,6 +109,10 @@ class ConsoleProgress:
             if tenth != self._last_tenth:
                 self._last_tenth = tenth
                 self._line(f"{self._title}: {int(fraction * 100)}% ({figures})")
+
+    def clear(self) -> None:
+        """Take a half-drawn bar off the terminal (before a line printed elsewhere)."""
+        self._clear()
 
     def _clear(self) -> None:
         if self.tty and self._drawn:

@@ -17,18 +17,19 @@ else (``../x``, ``/etc``, a dot file).
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from wizard import PROGRAM
 from wizard.core.dirs import private_dir, state_dir
 from wizard.core.errors import WizardError
 from wizard.core.files import write_atomic
+from wizard.session.answers import NAME_PATTERN, Answers, answers_to_toml
 
 # Letters, digits, dot, dash and underscore; a letter or digit first (no dot
-# file, no option-looking "-x"); short enough for a terminal column.
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# file, no "..", no option-looking "-x"); short enough for a terminal column.
+# The answers file's build.name follows the same rule.
+_NAME = NAME_PATTERN
 NAME_RULE = ("1 to 64 letters, digits, '.', '-' or '_', starting with a letter or digit")
 
 FILE_MODE = 0o600
@@ -41,7 +42,7 @@ def sessions_root() -> Path:
 
 def check_name(name: str) -> str:
     """``name`` if it is a plain session name; a WizardError saying the rule otherwise."""
-    if not _NAME.fullmatch(name) or ".." in name:
+    if not _NAME.fullmatch(name):
         shown = name if len(name) <= 80 else name[:77] + "..."
         raise WizardError(
             f"{shown!r} is not a session name: a name is {NAME_RULE}",
@@ -49,17 +50,6 @@ def check_name(name: str) -> str:
             "such as winxp-2026",
         )
     return name
-
-
-def name_from(text: str) -> str:
-    """A session name made from free text (a disk image's file name): unsafe characters
-    become '-', the extension goes. The result always passes ``check_name``."""
-    stem = text.rsplit("/", 1)[-1]
-    if "." in stem.lstrip("."):
-        stem = stem[: stem.rindex(".")] or stem
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._")
-    cleaned = re.sub(r"\.{2,}", ".", cleaned)[:64].rstrip("-._")
-    return cleaned or "session"
 
 
 @dataclass(frozen=True)
@@ -129,6 +119,24 @@ def claim_session(base: str) -> SessionPaths:
                       "choose another session name")
 
 
+def create_session(answers: Answers) -> str:
+    """A new session for ``answers``: its folder claimed, its answers written; the name.
+
+    The name is ``build.name`` (or ``build.name-2`` … when a session of that
+    name exists); the saved answers carry the name the session got.
+    """
+    paths = claim_session(answers.build.name)
+    if paths.name != answers.build.name:
+        answers = replace(answers, build=replace(answers.build, name=paths.name))
+    try:
+        write_session_file(paths.answers, answers_to_toml(answers))
+    except BaseException:
+        # No empty folder left to be listed as a session.
+        paths.folder.rmdir()
+        raise
+    return paths.name
+
+
 def write_session_file(path: Path, text: str) -> None:
     """Write one of a session's files atomically (temp, fsync, rename), mode 0600."""
     write_atomic(path, text.encode("utf-8"), FILE_MODE)
@@ -139,7 +147,6 @@ def session_names() -> list[str]:
     root = sessions_root()
     names = []
     for entry in os.scandir(root):
-        if entry.is_dir(follow_symlinks=False) and _NAME.fullmatch(entry.name) \
-                and ".." not in entry.name:
+        if entry.is_dir(follow_symlinks=False) and _NAME.fullmatch(entry.name):
             names.append(entry.name)
     return sorted(names)
