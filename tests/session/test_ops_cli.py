@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tests.session.ops_kit import SECRET, Holder, env, new_session, write_events, write_state
 from wizard.core.events import (
+    Event,
     LogLine,
     StepFailed,
     StepFinished,
@@ -50,7 +51,7 @@ def _done_state(name: str) -> None:
     })
 
 
-HISTORY = [
+HISTORY: list[Event] = [
     StepStarted("prerequisites", "Checking the prerequisites"),
     StepWarning("prerequisites", "HTTPS is not checked for 127.0.0.1"),
     StepFinished("prerequisites"),
