@@ -290,8 +290,8 @@ def test_sigterm_runs_the_clean_up_to_its_end(monkeypatch: pytest.MonkeyPatch, c
     status = cli_main.main(["--log-file", str(tmp_path / "run.log"), "busy"])
     assert status == 1
     assert cleaned == ["removed the parts"]
-    assert capsys.readouterr().err == ("euca-windows-wizard: error: stopped by SIGTERM. Fix: run "
-                                       "the same command again to resume.\n")
+    assert capsys.readouterr().err == ("euca-windows-wizard: error: interrupted by SIGTERM. "
+                                       "Fix: run the same command again to resume.\n")
     assert signal.getsignal(signal.SIGTERM) == before
 
 

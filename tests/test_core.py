@@ -109,7 +109,7 @@ def test_run_reported_ends_a_started_step_once() -> None:
 
     with pytest.raises(Cancelled):
         events.run_reported("s", seen.append, fails_after_start)
-    assert seen[-1] == events.StepFailed("s", "cancelled", "run the same command again to resume")
+    assert seen[-1] == events.StepFailed("s", "interrupted", "run the same command again to resume")
 
     seen.clear()
 

@@ -187,7 +187,7 @@ def test_killed_cli_upload_resumes_with_only_the_missing_parts(cloud_box: Sandbo
     if how == signal.SIGINT:  # Ctrl+C: the part on the wire finishes, then one line
         assert child.returncode == 1
         lines = [line for line in err.decode().splitlines() if "error:" in line]
-        assert lines == ["euca-windows-wizard: error: upload cancelled; the parts already "
+        assert lines == ["euca-windows-wizard: error: interrupted by Ctrl+C; the parts already "
                          "stored stay and the manifest was not sent. Fix: run the same "
                          "command again to resume."], err
         assert b"Traceback" not in err

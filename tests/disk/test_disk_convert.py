@@ -167,7 +167,7 @@ def test_cancel_while_qemu_img_runs_stops_it_and_leaves_nothing(tmp_path: Path) 
     with pytest.raises(Cancelled):
         convert_to_raw(image, tmp_path / "work", sink=sink, cancel=cancel)
     assert any(isinstance(e, StepProgress) for e in seen)
-    assert isinstance(seen[-1], StepFailed) and seen[-1].message == "cancelled"
+    assert isinstance(seen[-1], StepFailed) and seen[-1].message == "interrupted"
     assert list((tmp_path / "work").iterdir()) == []
 
 

@@ -169,7 +169,7 @@ def test_sigterm_or_sighup_stops_make_and_cleans_up(tmp_path: Path, sig: int) ->
             wizard.kill()
     assert wizard.returncode == 1
     errors = [line for line in stderr.splitlines() if line.startswith("euca-windows-wizard:")]
-    assert errors == [f"euca-windows-wizard: error: stopped by {signal.Signals(sig).name}. "
+    assert errors == [f"euca-windows-wizard: error: interrupted by {signal.Signals(sig).name}. "
                       "Fix: run the same command again to resume."], stderr
     assert "Traceback" not in stderr
     deadline = time.monotonic() + 10

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from wizard import PROGRAM, __version__
-from wizard.core.errors import WizardError
+from wizard.core.errors import Cancelled, WizardError, interrupted
 from wizard.core.logs import FILE_ONLY, get_logger, setup_logging
 
 # The subcommands, in the order of the recipe. A module is listed only once
@@ -83,8 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_common_options(sub: argparse.ArgumentParser) -> None:
     """-v and --log-file after the subcommand too (``bundle -v …``), as operators type them.
 
-    SUPPRESS keeps a value given before the subcommand when none comes after.
+    Down to the last word of a command (``memdisk find -v``): the parsers of
+    nested subcommands get them as well. SUPPRESS keeps a value given before
+    the subcommand when none comes after.
     """
+    for action in sub._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for nested in action.choices.values():
+                _add_common_options(nested)
     taken = sub._option_string_actions
     if "-v" not in taken and "--verbose" not in taken:
         sub.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
@@ -179,15 +185,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"error: {exc.one_line()}")
         return 1
     except KeyboardInterrupt:
-        log.warning("interrupted by the operator")
-        _say("interrupted. Run the same command again to start over or resume.")
-        return 130
+        # Worded and numbered as every interruption (core.errors.interrupted):
+        # an error line with the fix, exit status 1.
+        stop = Cancelled(interrupted("Ctrl+C"))
+        log.warning("%s", stop.one_line())
+        _say(f"error: {stop.one_line()}")
+        return 1
     except Stopped as exc:
-        # Worded and numbered as the commands that run make or qemu-img say
-        # it (core.tools): an error line, exit status 1.
-        name = signal.Signals(exc.signum).name
-        log.warning("stopped by %s", name)
-        _say(f"error: stopped by {name}. Fix: run the same command again to resume.")
+        stop = Cancelled(interrupted(signal.Signals(exc.signum).name))
+        log.warning("%s", stop.one_line())
+        _say(f"error: {stop.one_line()}")
         return 1
     except BrokenPipeError:
         # The reader of our output went away (| head): nothing to tell it.

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         # A second Ctrl+C ends at once (the default handler); the first lets
         # the parts on the wire finish so nothing is left half-sent.
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        cancel.cancel()
+        cancel.cancel("Ctrl+C")
 
     previous = signal.signal(signal.SIGINT, stop)
     try:

@@ -39,7 +39,7 @@ from botocore import exceptions as bx
 from wizard.bundle.manifest import Manifest, read_manifest
 from wizard.cloud.calls import DEFAULT_RETRIES, RetryPolicy, call, error_code
 from wizard.cloud.endpoints import Cloud, Endpoint, is_walrus
-from wizard.core.errors import Cancelled, WizardError
+from wizard.core.errors import Cancelled, WizardError, interrupted
 from wizard.core.events import (
     CancelFlag,
     Event,
@@ -475,6 +475,6 @@ def _send_parts(up: _Uploader, parts: list[LocalFile],
                 on_stored(local)
     if first_error is not None:
         if isinstance(first_error, Cancelled) and up.cancel.cancelled:
-            raise Cancelled("upload cancelled; the parts already stored stay and the "
-                            "manifest was not sent")
+            raise Cancelled(interrupted(up.cancel.reason, "the parts already stored stay "
+                                        "and the manifest was not sent"))
         raise first_error

@@ -28,8 +28,21 @@ class WizardError(Exception):
         return self.one_line()
 
 
+# How every face says a stop the operator asked for (Ctrl+C, a signal, a
+# cancel button): "interrupted[ by CAUSE][; what was kept]", fixed by running
+# the same command again. One wording, and exit status 1 as for any error.
+INTERRUPTED = "interrupted"
+RESUME = "run the same command again to resume"
+
+
+def interrupted(by: str | None = None, detail: str | None = None) -> str:
+    """The message of an interruption: ``interrupted by Ctrl+C; DETAIL``."""
+    text = INTERRUPTED + (f" by {by}" if by else "")
+    return text + (f"; {detail}" if detail else "")
+
+
 class Cancelled(WizardError):
     """The operator (or a signal) asked the running step to stop."""
 
-    def __init__(self, message: str = "cancelled", fix: str | None = None) -> None:
-        super().__init__(message, fix or "run the same command again to resume")
+    def __init__(self, message: str = INTERRUPTED, fix: str | None = None) -> None:
+        super().__init__(message, fix or RESUME)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
-from wizard.core.errors import Cancelled, WizardError
+from wizard.core.errors import Cancelled, WizardError, interrupted
 
 T = TypeVar("T")
 
@@ -196,8 +196,11 @@ class CancelFlag:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        # What asked for the stop ("Ctrl+C"), for the message: "interrupted by …".
+        self.reason: str | None = None
 
-    def cancel(self) -> None:
+    def cancel(self, by: str | None = None) -> None:
+        self.reason = self.reason or by
         self._event.set()
 
     @property
@@ -207,7 +210,7 @@ class CancelFlag:
     def check(self) -> None:
         """Raise ``Cancelled`` when the flag is set."""
         if self._event.is_set():
-            raise Cancelled()
+            raise Cancelled(interrupted(self.reason))
 
 
 class Throttle:

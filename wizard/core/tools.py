@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wizard.core.errors import Cancelled, WizardError
+from wizard.core.errors import Cancelled, WizardError, interrupted
 from wizard.core.events import CancelFlag
 from wizard.core.logs import get_logger
 
@@ -150,7 +150,7 @@ def _stopped_by_signals() -> Iterator[None]:
         return
 
     def handler(signum: int, _frame: object) -> None:
-        raise Terminated(f"stopped by {signal.Signals(signum).name}")
+        raise Terminated(interrupted(signal.Signals(signum).name))
 
     replaced: dict[int, Any] = {}
     for sig in (signal.SIGTERM, signal.SIGHUP):
