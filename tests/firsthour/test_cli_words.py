@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tests.bundle.conftest import CliResult
+from tests.bundle.bundle_checks import CliResult
 from wizard.cli.main import build_parser
 
 
