@@ -248,7 +248,7 @@ def test_archive_without_an_image_file(cli: Cli, key_files: KeyFiles, tmp_path: 
 def test_no_key_given(cli: Cli, bundle: Path, out: Path) -> None:
     result = cli("unbundle", "-m", bundle, "-d", out)
     assert result.code == 1
-    assert_one_error_line(result.err, "-k/--privatekey", "EC2_PRIVATE_KEY")
+    assert_one_error_line(result.err, "give your private key (-k)", "EC2_PRIVATE_KEY")
     assert os.listdir(out) == []
 
 

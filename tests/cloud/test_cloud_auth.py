@@ -76,7 +76,11 @@ def test_a_changed_request_no_longer_matches_its_signature():
 
 
 def cloud_with(sb: Sandbox, sigv: int | None = None, **flags: str) -> Cloud:
-    creds = load_credentials(flags, environ={}, eucarc=sb.eucarc, ini_paths=[])
+    # Named as the CLI names a value given with its flag ("--secret-key flag").
+    sources = {name: f"--{name.replace('_', '-')}{'-id' if name == 'access_key' else ''} flag"
+               for name in flags}
+    creds = load_credentials(flags, environ={}, eucarc=sb.eucarc, ini_paths=[],
+                             sources=sources)
     return cloud_from_credentials(creds, services=("s3", "ec2"), sigv=sigv)
 
 

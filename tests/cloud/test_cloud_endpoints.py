@@ -139,9 +139,10 @@ def test_unusable_ca_bundles_are_named_as_such(tmp_path: Path) -> None:
                           (fifo, "is not a regular file"), (not_pem, "holds no PEM certificate")):
         with pytest.raises(WizardError) as info:
             cloud({**https, "ca_bundle": str(bundle)}, services=("s3",))
-        assert info.value.message.startswith(f"the CA bundle {bundle} (from --ca-bundle flag) "
+        assert info.value.message.startswith(f"the CA bundle {bundle} (from cloud.ca_bundle) "
                                              + words), info.value.message
-        assert info.value.fix and "--ca-bundle" in info.value.fix
+        assert info.value.fix and "CA bundle" in info.value.fix
+        assert info.value.key == "cloud.ca_bundle"
 
 
 def test_ca_bundle_from_the_environment_is_checked_only_for_https(tmp_path: Path) -> None:

@@ -138,7 +138,7 @@ private-key = /ini/pk.pem
     env = {"EC2_CERT": "/env/cert.pem", "AWS_SECRET_ACCESS_KEY": "env-secret-xyz123456",
            "EUCA_DEFAULT_REGION": "lab"}
     creds = load_credentials({"cert": "/flag/cert.pem", "s3_url": None}, environ=env,
-                             eucarc=rc, ini_paths=[ini])
+                             eucarc=rc, ini_paths=[ini], sources={"cert": "--cert flag"})
     assert creds.cert == Value("/flag/cert.pem", "--cert flag")
     assert creds.secret_key == Value("env-secret-xyz123456", "environment AWS_SECRET_ACCESS_KEY")
     assert creds.get("s3_url") == "http://127.0.0.1:8773/services/objectstorage"
@@ -189,9 +189,10 @@ def test_describe_masks_the_secret_and_repr_hides_it() -> None:
     creds = load_credentials({"secret_key": secret, "access_key": "AKIVISIBLE"}, environ={},
                              ini_paths=[])
     rows = {name: (shown, source) for name, shown, source in creds.describe()}
-    assert rows["secret_key"][1] == "--secret-key flag"
+    # Given with no source named: the answer key says where it came from.
+    assert rows["secret_key"][1] == "cloud.secret_key"
     assert secret not in rows["secret_key"][0]
-    assert rows["access_key"] == ("AKIVISIBLE", "--access-key-id flag")
+    assert rows["access_key"] == ("AKIVISIBLE", "cloud.access_key")
     assert rows["cert"] == ("(not set)", "-")
     assert secret not in repr(creds)
     assert secret not in repr(creds.secret_key)
@@ -234,16 +235,18 @@ def test_broken_ini_is_an_operator_error(tmp_path: Path) -> None:
         load_credentials(environ={}, ini_paths=[ini])
 
 
-def test_require_names_flag_environment_and_eucarc() -> None:
+def test_require_names_the_input_environment_and_eucarc() -> None:
     creds = Credentials()
     with pytest.raises(WizardError) as info:
         creds.require("cert")
     text = info.value.one_line()
-    assert "--cert" in text and "EC2_CERT" in text and "eucarc" in text
+    assert "your certificate" in text and "EC2_CERT" in text and "eucarc" in text
+    assert info.value.key == "cloud.cert" and "--cert" not in text
     with pytest.raises(WizardError) as info:
         creds.require("secret_key")
     assert "EC2_SECRET_KEY" in info.value.one_line()
-    creds = load_credentials({"cert": "/x.pem"}, environ={}, ini_paths=[])
+    creds = load_credentials({"cert": "/x.pem"}, environ={}, ini_paths=[],
+                             sources={"cert": "--cert flag"})
     assert creds.require("cert") == Value("/x.pem", "--cert flag")
 
 
@@ -308,7 +311,7 @@ s3-url = http://127.0.0.1:2/services/objectstorage
         creds.require("s3_url")
     assert info.value.fix is not None
     assert info.value.fix.startswith("~/.euca holds several regions (lab, prod): choose one "
-                                     "with --region NAME")
+                                     "by its name as the region")
     assert "S3_URL" in info.value.fix
     chosen = load_credentials(environ={}, ini_paths=[ini], region_name="prod")
     assert chosen.get("s3_url") == "http://127.0.0.1:2/services/objectstorage"

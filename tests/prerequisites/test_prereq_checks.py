@@ -103,7 +103,8 @@ def test_qcow2_needs_qemu_img_and_offers_conversion(
     assert not all_needed_ok(results)
     assert table["qemu-img"].needed and table["qemu-img"].ok
     assert table["disk image"].status == "FAIL"
-    assert "--convert-to DIR" in (table["disk image"].fix or "")
+    assert "have the check convert it" in (table["disk image"].fix or "")
+    assert table["disk image"].key == "build.convert_to"
     assert "qemu-img convert -p -f qcow2 -O raw" in (table["disk image"].fix or "")
 
 
@@ -141,7 +142,8 @@ def test_without_memdisk_the_build_tools_are_needed(tmp_path: Path) -> None:
     table = rows(check_memdisk_and_tools("memdisk", current_distro(), path=str(tools),
                                          places=[tmp_path / "none"]))
     assert table["memdisk"].status == "FAIL"
-    assert "memdisk build" in (table["memdisk"].fix or "")
+    assert "build one from a syslinux release" in (table["memdisk"].fix or "")
+    assert table["memdisk"].key == "build.syslinux_source"
     assert table["make"].ok and table["make"].needed
     assert table["nasm"].status == "FAIL"
     assert "nasm" in (table["nasm"].fix or "")

@@ -30,7 +30,7 @@ class _Setting(Protocol):
 class LoadedCredentials(Protocol):
     """What bundling needs of ``Credentials``: each value, or an error saying how to set it."""
 
-    def require(self, name: str, flag: str | None = None) -> _Setting: ...
+    def require(self, name: str) -> _Setting: ...
 
 
 def default_destination(name: str) -> Path:

@@ -51,13 +51,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     from wizard.bundle.bundler import bundle_image
     from wizard.bundle.request import bundle_request
-    from wizard.credentials import load_credentials
+    from wizard.cli.options import credentials_from_args
 
-    creds = load_credentials(
-        {"cert": args.cert, "private_key": args.privatekey, "user": args.user,
-         "cloud_cert": args.ec2cert},
-        eucarc=args.eucarc,
-    )
+    creds = credentials_from_args(args)
     request, chosen = bundle_request(
         Path(args.image), destination=Path(args.destination) if args.destination else None,
         prefix=args.prefix, arch=args.arch, image_type=args.image_type,

@@ -14,6 +14,7 @@ import textwrap
 from pathlib import Path
 from typing import TextIO
 
+from wizard.cli.flags import FLAGS
 from wizard.cli.options import add_cloud_options, credentials_from_args
 from wizard.cli.progress import ConsoleProgress
 from wizard.core.distro import current_distro
@@ -68,31 +69,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=_check)
 
 
-# check's own flag for each credential, as its fixes name them.
-CHECK_FLAGS: dict[str, str] = {
-    "ec2_url": "-U/--url", "s3_url": "--s3-url", "cert": "-c/--cert",
-    "private_key": "-k/--privatekey", "user": "-u/--user", "cloud_cert": "--ec2cert",
-}
-
-
 def _check(args: argparse.Namespace) -> int:
     if args.convert_to is not None and args.disk is None:
         raise WizardError("--convert-to needs --disk IMAGE", "give the disk image to convert")
     if not math.isfinite(args.timeout) or args.timeout <= 0:
         raise WizardError("--timeout must be a positive number of seconds",
                           "give e.g. --timeout 3")
-    given = {"s3_url": args.s3_url, "cert": args.cert, "private_key": args.privatekey,
-             "user": args.user, "cloud_cert": args.ec2cert}
-
     def load() -> Credentials:
-        return credentials_from_args(
-            args, extra_flags={name: (CHECK_FLAGS[name], value)
-                               for name, value in given.items()})
+        # -U is the EC2 URL here; the S3 URL has a flag of its own.
+        return credentials_from_args(args, extra_flags={"s3_url": ("--s3-url", args.s3_url)})
 
     results = run_checks(
         args.recipe, disk=args.disk, work_dir=args.work_dir, convert_to=args.convert_to,
         timeout=args.timeout, sink=ConsoleProgress(), cancel=CancelFlag(), load=load,
-        flag_names=CHECK_FLAGS,
     )
     print_table(results, args.recipe)
     # Not a row of the table: a build runs without lingering, it only dies at logout.
@@ -119,7 +108,9 @@ def print_table(results: list[CheckResult], recipe: str, stream: TextIO | None =
         for line in lines[1:]:
             print(indent + line, file=out)
         if result.fix and not result.ok:
-            fix = textwrap.wrap(f"fix: {result.fix}", width, initial_indent=indent,
+            flag = FLAGS["check"].get(result.key or "")
+            text = f"fix: {result.fix}" + (f" ({flag})" if flag else "")
+            fix = textwrap.wrap(text, width, initial_indent=indent,
                                 subsequent_indent=indent + "     ", break_on_hyphens=False)
             print("\n".join(fix), file=out)
     failed = [result for result in results if result.needed and not result.ok]

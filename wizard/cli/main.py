@@ -181,8 +181,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
         return status
     except WizardError as exc:
-        log.error("%s", exc.one_line(), extra=FILE_ONLY)
-        _say(f"error: {exc.one_line()}")
+        from wizard.cli.flags import where
+
+        line = exc.one_line(where(exc.key, args))
+        log.error("%s", line, extra=FILE_ONLY)
+        _say(f"error: {line}")
         return 1
     except KeyboardInterrupt:
         # Worded and numbered as every interruption (core.errors.interrupted):

@@ -56,6 +56,14 @@ def _split_region(text: str | None) -> tuple[str | None, str | None]:
     return text, None
 
 
+# How a value given on the command line is named as its source ("from --cert flag").
+_SOURCE_FLAGS: dict[str, str] = {
+    "access_key": "--access-key-id", "secret_key": "--secret-key", "region": "--region",
+    "ca_bundle": "--ca-bundle", "verify_ssl": "--no-verify-ssl", "cert": "--cert",
+    "private_key": "--privatekey", "user": "--user", "cloud_cert": "--ec2cert",
+}
+
+
 def credentials_from_args(args: argparse.Namespace,
                           environ: Mapping[str, str] | None = None,
                           extra_flags: Mapping[str, tuple[str, str | None]] | None = None,
@@ -63,7 +71,8 @@ def credentials_from_args(args: argparse.Namespace,
     """Load credentials with the command line's flags on top of every other source.
 
     ``extra_flags`` maps more fields to (flag name, value), e.g.
-    ``{"s3_url": ("--s3-url", args.s3_url)}``.
+    ``{"s3_url": ("--s3-url", args.s3_url)}``. An error about a value
+    carries its answer key; ``main`` names this command's flag for it.
     """
     url_field: str = getattr(args, "url_field", "s3_url")
     region, user = _split_region(getattr(args, "region", None))
@@ -74,18 +83,23 @@ def credentials_from_args(args: argparse.Namespace,
         "region": region,
         "ca_bundle": getattr(args, "ca_bundle", None),
         "verify_ssl": "false" if getattr(args, "no_verify_ssl", False) else None,
+        # The bundling keys, on the commands that take them (bundle, check, unbundle).
+        "cert": getattr(args, "cert", None),
+        "private_key": getattr(args, "privatekey", None),
+        "user": getattr(args, "user", None),
+        "cloud_cert": getattr(args, "ec2cert", None),
     }
-    names = {url_field: "-U/--url", "region": "--region"}
+    names = {**_SOURCE_FLAGS, url_field: "--url"}
     for field_name, (flag, value) in (extra_flags or {}).items():
         flags[field_name] = value
-        names[field_name] = flag
+        names[field_name] = flag.split("/")[-1]
     return load_credentials(
         flags,
         environ=environ,
         eucarc=getattr(args, "eucarc", None),
         region_name=region,
         user_name=user,
-        flag_names=names,
+        sources={name: f"{flag} flag" for name, flag in names.items() if name in flags},
     )
 
 
@@ -97,9 +111,7 @@ def cloud_from_args(args: argparse.Namespace, services: tuple[str, ...],
 
     creds = credentials_from_args(args, environ, extra_flags)
     sigv = int(args.sigv) if getattr(args, "sigv", None) else None
-    names = {getattr(args, "url_field", "s3_url"): "-U/--url"}
-    names.update({field_name: flag for field_name, (flag, _) in (extra_flags or {}).items()})
-    return cloud_from_credentials(creds, services=services, sigv=sigv, flag_names=names)
+    return cloud_from_credentials(creds, services=services, sigv=sigv)
 
 
 SECRET_FLAGS = ("-S", "--secret-key")

@@ -34,9 +34,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     from wizard.bundle.unbundler import unbundle
-    from wizard.credentials import load_credentials
+    from wizard.cli.options import credentials_from_args
 
-    creds = load_credentials({"private_key": args.privatekey}, eucarc=args.eucarc)
+    creds = credentials_from_args(args)
     key = Path(creds.require("private_key").value)
     result = unbundle(
         Path(args.manifest), key,

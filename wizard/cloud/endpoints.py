@@ -13,7 +13,6 @@ gives up within about a minute.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -142,6 +141,10 @@ class Cloud:
         )
 
 
+_URL_KEYS = {"s3_url": "cloud.s3_url", "ec2_url": "cloud.ec2_url"}
+_CA_KEY = "cloud.ca_bundle"
+
+
 def _check_url(name: str, url: str, source: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -150,12 +153,13 @@ def _check_url(name: str, url: str, source: str) -> str:
         raise WizardError(
             f"the endpoint {url!r} (from {source}) is not an http:// or https:// URL",
             f"give the full URL with its path, e.g. {example}",
+            key=_URL_KEYS.get(name),
         )
     try:
         parts.port  # noqa: B018 - raises on a garbled port
     except ValueError:
         raise WizardError(f"the endpoint {url!r} (from {source}) has a bad port number",
-                          "write the port as digits, e.g. :8773") from None
+                          "write the port as digits, e.g. :8773", key=_URL_KEYS.get(name)) from None
     return url.rstrip("/")
 
 
@@ -167,23 +171,25 @@ def check_ca_bundle(bundle: Path, source: str) -> Path:
     """
     import ssl
 
-    fix = "give the PEM file holding your cloud's CA certificate with --ca-bundle FILE"
+    fix = "give the PEM file holding your cloud's CA certificate as the CA bundle"
     where = f"the CA bundle {bundle} (from {source})"
     if bundle.is_dir():
-        raise WizardError(f"{where} is a folder", fix)
+        raise WizardError(f"{where} is a folder", fix, key=_CA_KEY)
     if not bundle.exists():
-        raise WizardError(f"{where} does not exist", fix)
+        raise WizardError(f"{where} does not exist", fix, key=_CA_KEY)
     if not bundle.is_file():
         # A FIFO would block the read forever.
-        raise WizardError(f"{where} is not a regular file (a FIFO or a device?)", fix)
+        raise WizardError(f"{where} is not a regular file (a FIFO or a device?)", fix,
+                          key=_CA_KEY)
     try:
         ssl.create_default_context(cafile=str(bundle))
     except OSError as exc:
         if not isinstance(exc, ssl.SSLError):
             raise WizardError(f"cannot read {where} ({exc.strerror or exc})",
-                              "check the file's permissions") from None
+                              "check the file's permissions", key=_CA_KEY) from None
         raise WizardError(f"{where} holds no PEM certificate ({exc.reason or exc})",
-                          fix + " (text starting with -----BEGIN CERTIFICATE-----)") from None
+                          fix + " (text starting with -----BEGIN CERTIFICATE-----)",
+                          key=_CA_KEY) from None
     return bundle
 
 
@@ -192,30 +198,25 @@ def cloud_from_credentials(
     *,
     services: tuple[str, ...] = ("s3",),
     sigv: int | None = None,
-    flag_names: Mapping[str, str] | None = None,
 ) -> Cloud:
-    """Check the credentials have what ``services`` need, and describe the endpoints.
-
-    ``flag_names`` names the command's flags in errors (e.g. ``{"s3_url": "--s3-url"}``).
-    """
-    flags = dict(flag_names or {})
-    access = creds.require("access_key", flags.get("access_key"))
-    secret = creds.require("secret_key", flags.get("secret_key"))
+    """Check the credentials have what ``services`` need, and describe the endpoints."""
+    access = creds.require("access_key")
+    secret = creds.require("secret_key")
     region = creds.get("region") or DEFAULT_REGION
     warnings: list[str] = []
     urls: dict[str, Value] = {}
     for service in services:
         name = "s3_url" if service == "s3" else "ec2_url"
-        item = creds.require(name, flags.get(name))
+        item = creds.require(name)
         urls[service] = Value(_check_url(name, item.value, item.source), item.source)
     verify: bool | str = True
     if not creds.verify:
         verify = False
     elif creds.ca_bundle is not None and (
-            creds.ca_bundle.source.endswith("flag")
+            "ca_bundle" in creds.given
             or any(u.value.startswith("https:") for u in urls.values())):
         # A stale AWS_CA_BUNDLE or ini setting must not stop an http:// cloud;
-        # a --ca-bundle typed on this command line is checked all the same.
+        # a CA bundle given for this run (a flag, an answer) is checked all the same.
         verify = str(check_ca_bundle(Path(creds.ca_bundle.value), creds.ca_bundle.source))
     endpoints: dict[str, Endpoint] = {}
     for service, item in urls.items():
@@ -227,7 +228,7 @@ def cloud_from_credentials(
             warnings.append(
                 f"HTTPS certificates of {urlsplit(url).netloc} are NOT checked "
                 f"(turned off by {source}); anyone on the path can read your keys and "
-                "images. Give --ca-bundle FILE instead"
+                "images. Give the cloud's CA bundle (a PEM file) instead"
             )
     return Cloud(
         access_key=access.value,

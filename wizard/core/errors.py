@@ -2,8 +2,12 @@
 
 Every such failure carries the problem in the operator's words and, where
 there is one, the fix. The CLI prints it on one line and exits 1; the TUI
-shows it on an error screen. Anything else that escapes is a bug: the CLI
-logs its traceback to the log file and points there.
+shows it on an error screen. An error about one input also carries that
+input's answer key (``build.disk``, ``cloud.eucarc``: the list is in
+``wizard.core.keys``): the engine's text names the input in the operator's
+words, never a flag or a widget, and the face adds its own: the CLI the
+flag (``wizard.cli.flags``), the TUI the field it focuses. Anything else that
+escapes is a bug: the CLI logs its traceback to the log file and points there.
 """
 
 from __future__ import annotations
@@ -12,16 +16,26 @@ from __future__ import annotations
 class WizardError(Exception):
     """A failure the operator can act on: what went wrong, and what to do."""
 
-    def __init__(self, message: str, fix: str | None = None) -> None:
+    def __init__(self, message: str, fix: str | None = None, key: str | None = None) -> None:
         super().__init__(message)
         self.message = message.rstrip(".")
         self.fix = fix.rstrip(".") if fix else None
+        # The answer key of the input this is about, or None (a full disk).
+        self.key = key
 
-    def one_line(self) -> str:
-        """The message and its fix on one line, as the CLI prints it."""
+    def one_line(self, where: str | None = None) -> str:
+        """The message and its fix on one line, as the CLI prints it.
+
+        ``where`` says where the operator gives the input (the CLI's flag):
+        it follows the fix in brackets, "Fix: give your account id (-u)".
+        """
         text = self.message
         if self.fix:
             text += f". Fix: {self.fix}"
+            if where:
+                text += f" ({where})"
+        elif where:
+            text += f" ({where})"
         return " ".join(text.split()) + "."
 
     def __str__(self) -> str:

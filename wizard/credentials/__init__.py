@@ -1,7 +1,7 @@
 """Cloud credentials: what each value is, and where it came from.
 
-Sources, highest first (issue 4): command-line flags, the environment, the
-eucarc named with ``--eucarc`` (read as data, see ``eucarc.py``), then the
+Sources, highest first (issue 4): what the face was given (command-line
+flags, answers), the environment, the eucarc (read as data, see ``eucarc.py``), then the
 euca2ools ini files (``~/.euca/*.ini``, see ``ini.py``). Each value keeps its
 source in words, so ``check`` and error messages can say "from environment
 EC2_CERT" and the operator knows what to change. The secret key is shown only
@@ -23,8 +23,8 @@ from wizard.credentials.eucarc import read_eucarc
 
 __all__ = [
     "ENV_NAMES",
+    "FIELD_KEYS",
     "FIELD_TITLES",
-    "FLAG_NAMES",
     "Credentials",
     "Value",
     "load_credentials",
@@ -63,19 +63,20 @@ ENV_NAMES: dict[str, tuple[str, ...]] = {
     "verify_ssl": (),
 }
 
-# The flags commands offer for each value (the euca2ools spellings).
-FLAG_NAMES: dict[str, str] = {
-    "access_key": "-I/--access-key-id",
-    "secret_key": "-S/--secret-key",
-    "ec2_url": "-U/--url (register)",
-    "s3_url": "-U/--url (upload)",
-    "cert": "-c/--cert",
-    "private_key": "-k/--privatekey",
-    "user": "-u/--user",
-    "cloud_cert": "--ec2cert",
-    "region": "--region",
-    "ca_bundle": "--ca-bundle",
-    "verify_ssl": "--no-verify-ssl",
+# The answer key of each value (wizard.core.keys): errors about a value carry
+# it, and the face names its own flag or field for it.
+FIELD_KEYS: dict[str, str] = {
+    "access_key": "cloud.access_key",
+    "secret_key": "cloud.secret_key",
+    "ec2_url": "cloud.ec2_url",
+    "s3_url": "cloud.s3_url",
+    "cert": "cloud.cert",
+    "private_key": "cloud.private_key",
+    "user": "cloud.account",
+    "cloud_cert": "cloud.cloud_cert",
+    "region": "cloud.region",
+    "ca_bundle": "cloud.ca_bundle",
+    "verify_ssl": "cloud.verify_ssl",
 }
 
 FIELD_TITLES: dict[str, str] = {
@@ -118,30 +119,31 @@ class Credentials:
     verify_ssl: Value | None = None
     # Why a value may be missing although a source seems to hold it (not a setting).
     notes: tuple[str, ...] = field(default=(), compare=False)
+    # The values the face was given for this run (flags, answers), not found in
+    # the environment or a file: checked even where a found one is not.
+    given: frozenset[str] = field(default=frozenset(), compare=False)
 
     def get(self, name: str) -> str | None:
         """The value of ``name`` as a string, or None when no source set it."""
         item: Value | None = getattr(self, name)
         return item.value if item is not None else None
 
-    def require(self, name: str, flag: str | None = None) -> Value:
-        """The value of ``name``; a WizardError naming every way to set it if missing.
-
-        ``flag`` is the command's own flag for it, when not the usual one.
-        """
+    def require(self, name: str) -> Value:
+        """The value of ``name``; a WizardError naming every way to set it if missing."""
         item: Value | None = getattr(self, name)
         if item is not None:
             return item
-        fix = _how_to_set(name, flag)
+        fix = _how_to_set(name)
         if self.notes:
             fix = "; ".join(self.notes) + ". Or " + fix
-        raise WizardError(f"no {FIELD_TITLES[name]} is set", fix)
+        title = FIELD_TITLES[name].removeprefix("your ")
+        raise WizardError(f"no {title} is set", fix, key=FIELD_KEYS[name])
 
     def describe(self) -> list[tuple[str, str, str]]:
         """(name, value shown to the operator, source) for every field; secrets masked."""
         rows: list[tuple[str, str, str]] = []
         for f in fields(self):
-            if f.name == "notes":
+            if f.name in ("notes", "given"):
                 continue
             item: Value | None = getattr(self, f.name)
             if item is None:
@@ -162,14 +164,17 @@ class Credentials:
         return f"Credentials({shown})"
 
 
-def _how_to_set(name: str, flag: str | None = None) -> str:
-    ways = [f"give {flag or FLAG_NAMES[name]}"]
+def _how_to_set(name: str) -> str:
+    # Giving the value itself comes last: the face names its flag or field
+    # right after the fix ("... or give your certificate (-c)").
+    ways: list[str] = []
     env = ENV_NAMES[name]
     if env:
-        ways.append("set " + " or ".join(env) + " in the environment or in the eucarc "
-                    "given with --eucarc")
+        ways.append("set " + " or ".join(env) + " in the environment or in the eucarc")
     if name in _INI_KEYS:
         ways.append(f"put {_INI_KEYS[name]} in ~/.euca/*.ini")
+    title = FIELD_TITLES[name]
+    ways.append("give " + (title if title.startswith(("your", "the")) else "the " + title))
     return ", or ".join(ways)
 
 
@@ -181,6 +186,7 @@ def normalise_account(value: str, source: str) -> str:
             f"the account id {value!r} (from {source}) is not 12 digits",
             "use the 12-digit account number from your eucarc's EC2_ACCOUNT_NUMBER "
             "or EC2_USER_ID (dashes are allowed, e.g. 1234-5678-9012)",
+            key="cloud.account",
         )
     return digits
 
@@ -194,6 +200,7 @@ def _normalise_bool(value: str, source: str) -> str:
     raise WizardError(
         f"the HTTPS verification setting {value!r} (from {source}) is neither true nor false",
         "write verify-ssl = true or verify-ssl = false",
+        key="cloud.verify_ssl",
     )
 
 
@@ -205,21 +212,22 @@ def load_credentials(
     ini_paths: Sequence[Path] | None = None,
     region_name: str | None = None,
     user_name: str | None = None,
-    flag_names: Mapping[str, str] | None = None,
+    sources: Mapping[str, str] | None = None,
 ) -> Credentials:
     """Gather every credential value from the sources, highest priority first.
 
     ``flags`` maps field names to what the command line gave (None: not
     given). ``environ`` defaults to ``os.environ``; ``ini_paths`` to
-    ``~/.euca/*.ini`` (pass ``[]`` to read none). ``flag_names`` overrides
-    how a flag is named in a source (e.g. ``{"s3_url": "--url"}``).
+    ``~/.euca/*.ini`` (pass ``[]`` to read none). ``sources`` names where
+    the face took each of ``flags`` from, in its words (``{"s3_url": "--url
+    flag"}``); the default is the value's answer key.
     """
     env = os.environ if environ is None else environ
     flags = dict(flags or {})
     unknown = set(flags) - set(ENV_NAMES)
     if unknown:
         raise ValueError(f"unknown credential fields: {sorted(unknown)}")
-    names = {**FLAG_NAMES, **(flag_names or {})}
+    names = {**FIELD_KEYS, **(sources or {})}
     found: dict[str, Value] = {}
 
     def offer(name: str, value: str | None, source: str) -> None:
@@ -228,7 +236,7 @@ def load_credentials(
         found[name] = Value(value.strip(), source)
 
     for name, value in flags.items():
-        offer(name, value, f"{names[name].split('/')[-1].split(' ')[0]} flag")
+        offer(name, value, names[name])
     for name, env_names in ENV_NAMES.items():
         for var in env_names:
             offer(name, env.get(var), f"environment {var}")
@@ -248,7 +256,7 @@ def load_credentials(
         several = _ini.unchosen_regions(sections, region)
         if several:
             notes.append("~/.euca holds several regions (" + ", ".join(several) + "): choose "
-                         "one with --region NAME or AWS_DEFAULT_REGION")
+                         "one by its name as the region, or in AWS_DEFAULT_REGION")
         chosen = _ini.select(sections, region, user_name)
         for name, ini_item in chosen.items():
             offer(name, ini_item.value, _ini.describe_source(ini_item))
@@ -262,7 +270,8 @@ def load_credentials(
     if "verify_ssl" in found:
         item = found["verify_ssl"]
         found["verify_ssl"] = Value(_normalise_bool(item.value, item.source), item.source)
-    creds = Credentials(**found, notes=tuple(notes))
+    given = frozenset(name for name, value in flags.items() if value and value.strip())
+    creds = Credentials(**found, notes=tuple(notes), given=given)
     for name, shown, source in creds.describe():
         if source != "-":
             log.debug("credential %s = %s (from %s)", name, shown, source)

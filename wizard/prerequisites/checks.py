@@ -22,7 +22,7 @@ from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag, Sink, discard
 from wizard.core.logs import get_logger
 from wizard.core.tools import find_c_compiler, find_tool
-from wizard.credentials import FIELD_TITLES, Credentials, load_credentials
+from wizard.credentials import FIELD_KEYS, FIELD_TITLES, Credentials, load_credentials
 from wizard.disk.convert import convert_to_raw
 from wizard.disk.formats import RAW, describe_format
 from wizard.disk.inspect import conversion_command, inspect_disk, raw_name
@@ -47,7 +47,7 @@ NEEDED_CREDENTIALS = ("access_key", "secret_key", "ec2_url", "s3_url", "cert",
                       "private_key", "user", "cloud_cert")
 _OPTIONAL_CREDENTIALS = ("region", "ca_bundle")
 _CREDENTIAL_FIX = ("download your credentials zip from the cloud's dashboard (or "
-                   "euca-get-credentials) and give its eucarc with --eucarc")
+                   "euca-get-credentials) and give its eucarc")
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,8 @@ class CheckResult:
     needed: bool = True
     # ok, but worth reading (a certificate near its end, an IDE install).
     warning: bool = False
+    # The answer key of the input the fix is about (wizard.core.keys), if one.
+    key: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-safe, for a session's event log and state (status included)."""
@@ -97,7 +99,6 @@ def run_checks(
     sink: Sink = discard,
     cancel: CancelFlag | None = None,
     load: Callable[[], Credentials] | None = None,
-    flag_names: Mapping[str, str] | None = None,
 ) -> list[CheckResult]:
     """Check everything ``recipe`` needs; one ``CheckResult`` per row.
 
@@ -106,11 +107,11 @@ def run_checks(
     when looking for tools. ``load`` gathers the credentials when the caller
     has its own sources (the CLI's flags); otherwise ``eucarc``, ``environ``,
     ``ini_paths``, ``region`` and ``user`` are handed to ``load_credentials``.
-    ``flag_names``: the caller's own flag for a credential (``{"s3_url":
-    "--s3-url"}``), named in the fix when the value is missing.
+    A row about one input carries its answer key (``CheckResult.key``).
     """
     if recipe not in RECIPES:
-        raise WizardError(f"unknown recipe {recipe!r}", "use --recipe memdisk or --recipe native")
+        raise WizardError(f"unknown recipe {recipe!r}", "choose the memdisk or the native recipe",
+                          key="build.mode")
     distro = current_distro()
     results: list[CheckResult] = []
     results += check_memdisk_and_tools(recipe, distro, path)
@@ -128,7 +129,7 @@ def run_checks(
                 {"region": region} if region else {}, environ=environ, eucarc=eucarc,
                 ini_paths=ini_paths, region_name=region, user_name=user,
             )
-    results += check_credentials(load, timeout, flag_names)
+    results += check_credentials(load, timeout)
     folder = convert_to or work_dir or _default_work_dir()
     results.append(check_free_space(folder, report))
     if report is not None:
@@ -168,8 +169,8 @@ def check_memdisk_and_tools(recipe: str, distro: Distro, path: str | None = None
     else:
         rows.append(CheckResult(
             "memdisk", False, "no distribution memdisk found",
-            f"{distro.install_command(['memdisk'])}, or build one: euca-windows-wizard "
-            "memdisk build --source SYSLINUX.tar.gz", memdisk_needed))
+            f"{distro.install_command(['memdisk'])}, or build one from a syslinux release",
+            memdisk_needed, key="build.syslinux_source"))
     why = "needed to compile memdisk" if build_needed else "only to compile memdisk"
     rows.append(_tool_row("make", "make", distro, build_needed, path, why))
     rows.append(_tool_row("nasm", "nasm", distro, build_needed, path, why))
@@ -199,13 +200,14 @@ def check_ntfs_reader() -> CheckResult:
                        needed=False)
 
 
-def check_credentials(load: Callable[[], Credentials], timeout: float = 3.0,
-                      flag_names: Mapping[str, str] | None = None) -> list[CheckResult]:
+def check_credentials(load: Callable[[], Credentials],
+                      timeout: float = 3.0) -> list[CheckResult]:
     """Each credential value and its source; certificates; both endpoints."""
     try:
         creds = load()
     except WizardError as exc:
-        return [CheckResult("credentials", False, exc.message, exc.fix or _CREDENTIAL_FIX)]
+        return [CheckResult("credentials", False, exc.message, exc.fix or _CREDENTIAL_FIX,
+                            key=exc.key or "cloud.eucarc")]
     shown = {name: (value, source) for name, value, source in creds.describe()}
     rows: list[CheckResult] = []
     for name in (*NEEDED_CREDENTIALS, *_OPTIONAL_CREDENTIALS):
@@ -214,11 +216,12 @@ def check_credentials(load: Callable[[], Credentials], timeout: float = 3.0,
         title = FIELD_TITLES[name]
         if creds.get(name) is None:
             try:
-                creds.require(name, (flag_names or {}).get(name))
+                creds.require(name)
                 fix = None
             except WizardError as exc:
                 fix = exc.fix
-            rows.append(CheckResult(title, False, "not set", fix if needed else None, needed))
+            rows.append(CheckResult(title, False, "not set", fix if needed else None, needed,
+                                    key=FIELD_KEYS[name]))
         else:
             rows.append(CheckResult(title, True, f"{value} (from {source})", None, needed))
     rows += check_certificates(creds)
@@ -246,7 +249,7 @@ def check_certificates(creds: Credentials) -> list[CheckResult]:
             rows.append(_cert_row("certificate dates", user_cert, cert_item.source))
         except WizardError as exc:
             rows.append(CheckResult("certificate dates", False, exc.message,
-                                    f"{exc.fix} (set by {cert_item.source})"))
+                                    f"{exc.fix} (set by {cert_item.source})", key="cloud.cert"))
     if key_item is not None:
         try:
             key = load_private_key(Path(key_item.value))
@@ -258,17 +261,20 @@ def check_certificates(creds: Credentials) -> list[CheckResult]:
                     rows.append(CheckResult(
                         "key matches certificate", False,
                         f"no: {key_item.value} is not the key of {user_cert.path}",
-                        "use the -pk.pem and -cert.pem files from the same credentials zip"))
+                        "use the -pk.pem and -cert.pem files from the same credentials zip",
+                        key="cloud.private_key"))
         except WizardError as exc:
             rows.append(CheckResult("key matches certificate", False, exc.message,
-                                    f"{exc.fix} (set by {key_item.source})"))
+                                    f"{exc.fix} (set by {key_item.source})",
+                                    key="cloud.private_key"))
     if cloud_item is not None:
         try:
             cloud = load_certificate(Path(cloud_item.value), "the cloud's certificate")
             rows.append(_cert_row("cloud certificate", cloud, cloud_item.source))
         except WizardError as exc:
             rows.append(CheckResult("cloud certificate", False, exc.message,
-                                    f"{exc.fix} (cloud-cert.pem; set by {cloud_item.source})"))
+                                    f"{exc.fix} (cloud-cert.pem; set by {cloud_item.source})",
+                                    key="cloud.cloud_cert"))
     return rows
 
 
@@ -286,7 +292,8 @@ def check_endpoints(creds: Credentials, timeout: float = 3.0) -> list[CheckResul
             where = f"port {probe.port} of {probe.host}" if probe.port else "the URL"
             fix = (f"check {item.value} (from {item.source}), that the cloud is up and "
                    f"that {where} can be reached from this machine")
-        rows.append(CheckResult(title, probe.ok, f"{item.value}: {probe.detail}", fix))
+        rows.append(CheckResult(title, probe.ok, f"{item.value}: {probe.detail}", fix,
+                                key=FIELD_KEYS[name]))
     return rows
 
 
@@ -313,14 +320,14 @@ def check_free_space(folder: Path, report: DiskReport | None) -> CheckResult:
     free = shutil.disk_usage(where).free
     shown = f"{humanize.naturalsize(free, binary=True)} free in {folder}"
     if report is None:
-        return CheckResult("free space", True, shown + " (give --disk to compare)",
+        return CheckResult("free space", True, shown + " (no disk image to compare with)",
                            needed=False)
     need = space_needed(report)
     value = f"{shown}, {humanize.naturalsize(need, binary=True)} needed"
     if free < need:
         return CheckResult("free space", False, value,
                            f"free {humanize.naturalsize(need - free, binary=True)} in "
-                           f"{where}, or choose another work folder")
+                           f"{where}, or choose another work folder", key="build.work_dir")
     return CheckResult("free space", True, value)
 
 
@@ -335,8 +342,8 @@ def disk_rows(report: DiskReport, converted_into: Path | None = None) -> list[Ch
         rows.append(CheckResult(
             "disk image", False,
             f"{describe_format(report.format)}, {size} ({report.path}): not raw",
-            f"euca-windows-wizard check --disk {report.path} --convert-to DIR "
-            f"(or {conversion_command(report.path, report.format, dest)})"))
+            f"convert it: run {conversion_command(report.path, report.format, dest)}, "
+            "or have the check convert it into a folder you choose", key="build.convert_to"))
     system = report.system_partition
     if system is not None:
         active = "active" if system.active else "not active"
