@@ -58,13 +58,17 @@ def _log_tail(path: Path, lines: int = 3) -> str:
     return ""
 
 
-def start_detached(name: str, extra: list[str] | None = None) -> int:
+def start_detached(name: str, extra: list[str] | None = None,
+                   secret_key: str | None = None) -> int:
     """Start the build of session ``name`` as a detached process; its pid.
 
     Returns once the child holds the session's lock (so ``attach`` and
     ``sessions`` see it running at once); a child that ends before, having
     refused to start, is a WizardError quoting the end of its log.
-    ``extra``: more arguments for ``run`` (``-v``).
+    ``extra``: more arguments for ``run`` (``--start-over``). ``secret_key``:
+    one the operator gave (the TUI's field, an answers file): it reaches the
+    build in its environment (``EC2_SECRET_KEY``, readable by this user only),
+    never on its command line or in the session's files.
     """
     paths = open_session(name)
     refuse_if_running(name)
@@ -76,8 +80,12 @@ def start_detached(name: str, extra: list[str] | None = None) -> int:
         os.fchmod(log_fd, 0o600)
         os.write(log_fd, f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} detached build: "
                          f"{' '.join(command[1:])}\n".encode())
+        env = dict(os.environ)
+        if secret_key:
+            env["EC2_SECRET_KEY"] = secret_key
         child = subprocess.Popen(command, start_new_session=True, stdin=subprocess.DEVNULL,
-                                 stdout=log_fd, stderr=subprocess.STDOUT, close_fds=True)
+                                 stdout=log_fd, stderr=subprocess.STDOUT, close_fds=True,
+                                 env=env)
     finally:
         os.close(log_fd)
     deadline = time.monotonic() + START_TIMEOUT
