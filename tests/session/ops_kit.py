@@ -83,7 +83,7 @@ with BuildLock(paths.lock), EventLog(paths.events) as log:
             log(event)
             print("logged", flush=True)
     except KeyboardInterrupt:
-        log(StepFailed(current, "interrupted", "run the same command again to resume"))
+        log(StepFailed(current, "interrupted by SIGTERM", "run the same command again to resume"))
 """
 
 

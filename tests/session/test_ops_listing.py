@@ -62,7 +62,7 @@ def test_a_build_stopped_by_sigterm_says_interrupted(private_xdg: Path) -> None:
     holder.kill(signal.SIGTERM)
     summary = summarize(paths.name)
     assert (summary.status, summary.current_step) == ("interrupted", "image.bundle")
-    assert summary.message.startswith("interrupted. Fix: run the same command again")
+    assert summary.message.startswith("interrupted by SIGTERM. Fix: run the same command again")
 
 
 def test_a_failed_step_makes_a_failed_session_with_its_message(private_xdg: Path) -> None:

@@ -5,7 +5,7 @@ The status comes from the lock first (a build holds it for its whole life:
 
 - ``done``: the disk image is registered (``image.register`` done);
 - ``interrupted``: no build holds the lock, yet a step was left running, or
-  the last step ended "interrupted"/"cancelled", or some steps are done and
+  the last step ended "interrupted …" (Ctrl+C, SIGTERM), or some steps are done and
   the rest never started (killed between two steps, ``kill -9`` included);
 - ``failed``: a step ended in an error;
 - ``new``: nothing has run yet.
@@ -24,6 +24,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from wizard.core.errors import INTERRUPTED
 from wizard.core.events import Stamped, StepFailed, StepFinished, StepStarted, stamped_from_json
 from wizard.session.lock import running_pid
 from wizard.session.store import SessionPaths, session_names
@@ -42,7 +43,6 @@ ROLES = ("kernel", "ramdisk", "image")
 _IMAGE_ID = re.compile(r"[ae][kmr]i-[0-9A-Fa-f]{8,17}")
 # The end of the event log read for the last events (a few hundred lines).
 _TAIL = 64 * 1024
-_STOPPED = ("interrupted", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,11 @@ class SessionSummary:
     ids: dict[str, str] = field(default_factory=dict)  # role ("kernel", ...) -> image id
     pid: int | None = None  # the running build's process
     message: str = ""  # why it failed or stopped, with the fix
+
+
+def _stopped(message: str) -> bool:
+    """A step ended by a stop the operator asked for ("interrupted by SIGTERM; …")."""
+    return message.startswith((INTERRUPTED, "cancelled"))
 
 
 def _mode(paths: SessionPaths) -> str:
@@ -152,7 +157,7 @@ def summarize(name: str) -> SessionSummary:
     elif left_running:
         status = "interrupted"  # killed in the middle of a step (kill -9, power loss)
     elif isinstance(last, StepFailed):
-        status = "interrupted" if last.message in _STOPPED else "failed"
+        status = "interrupted" if _stopped(last.message) else "failed"
     elif failed:
         status = "failed"
     elif steps or events:
