@@ -72,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-file", metavar="FILE",
         help="write this run's log here (default: a new file in the user log folder)",
     )
+    parser.add_argument(
+        "--sandbox", action="store_true",
+        help="open the wizard on the embedded sandbox cloud with sample inputs "
+        "(no arguments at all opens the wizard on a real cloud)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(name).register(subparsers)
@@ -159,12 +164,37 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _wizard(args: argparse.Namespace) -> int:
+    """No command: the Textual wizard (``--sandbox``: on the embedded sandbox cloud).
+
+    Imported here, not at the top: the headless commands and a detached
+    build never load Textual (the import-linter contract allows this one
+    edge only).
+    """
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        _say("error: the wizard needs a terminal. Fix: run it in a terminal, or use "
+             f"`{PROGRAM} run --answers FILE` (see {PROGRAM} --help) with no screen.")
+        return 1
+    try:
+        setup_logging(0, Path(args.log_file) if args.log_file else None)
+    except OSError as exc:
+        _say(f"error: cannot open the log file ({exc.strerror}). "
+             "Fix: give a writable path with --log-file.")
+        return 1
+    from wizard.tui.app import run_app
+
+    log.info("%s %s: the wizard%s", PROGRAM, __version__, " (sandbox)" if args.sandbox else "")
+    return run_app(sandbox=args.sandbox)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
+        if args.command is None:
+            return _wizard(args)
         parser.print_help()
         return 0
     try:

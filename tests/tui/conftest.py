@@ -1,0 +1,40 @@
+"""Fixtures for the wizard's tests: a real sandbox cloud process, shared by a module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from wizard.tui.sandbox_host import SandboxHost, start_sandbox_process
+
+
+@pytest.fixture(scope="module")
+def sandbox_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHost]:
+    """``euca-windows-wizard sandbox`` in its own process, as ``--sandbox`` runs it."""
+    host = start_sandbox_process(tmp_path_factory.mktemp("sandbox") / "cloud")
+    try:
+        yield host
+    finally:
+        host.stop()
+
+
+async def wait_for(pilot, condition, seconds: float = 30.0) -> None:
+    """Let the app run until ``condition()`` holds (workers, timers); fail after ``seconds``."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"not reached within {seconds} s: {condition}")
+
+
+def text_of(app, selector: str) -> str:
+    """The text a Static shows (markup and styles left out)."""
+    from textual.widgets import Static
+
+    return str(app.screen.query_one(selector, Static).content)
+
+
+def here(app) -> str:
+    """The name of the screen on top (``WizardScreen.NAME``)."""
+    return str(getattr(app.screen, "NAME", ""))

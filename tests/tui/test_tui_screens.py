@@ -1,0 +1,179 @@
+"""The wizard's screens driven with keys at 80x24, against a real sandbox cloud.
+
+Each screen calls the real engine (checks, credentials, the disk inspection,
+memdisk, the floppy): nothing is mocked. The build itself is in
+test_tui_build.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input, Log, Markdown, SelectionList
+
+from tests.tui.conftest import here, text_of, wait_for
+from wizard.core.errors import WizardError
+from wizard.tui.app import WizardApp, make_app
+from wizard.tui.choices import Choices
+from wizard.tui.help import HelpScreen
+
+SIZE = (80, 24)
+
+
+def sandbox_app(host) -> WizardApp:
+    return make_app(sandbox=True, sandbox_folder=host.folder, open_running=False)
+
+
+async def test_no_sandbox_has_no_banner() -> None:
+    app = make_app(open_running=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert here(app) == "start"
+        assert not app.screen.query_one("#banner").display
+
+
+async def test_walk_every_screen_with_keys(sandbox_host) -> None:
+    """Start -> Prerequisites -> Credentials -> Disk -> memdisk -> Floppy -> Build,
+    each showing the engine's findings for the sandbox's samples, the banner on all."""
+    app = sandbox_app(sandbox_host)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.sandbox is not None)
+        assert app.screen.query_one("#banner").display
+        assert app.choices.eucarc == str(sandbox_host.eucarc)
+
+        await pilot.press("ctrl+n")
+        assert here(app) == "prerequisites"
+        table = app.screen.query_one("#checks", DataTable)
+        await wait_for(pilot, lambda: table.row_count > 5)
+        rows = {str(table.get_row_at(i)[0]): str(table.get_row_at(i)[1])
+                for i in range(table.row_count)}
+        assert rows["access key id"] == "ok"
+        assert rows["secret key"] == "ok"
+
+        await pilot.press("ctrl+n")
+        assert here(app) == "credentials"
+        found = app.screen.query_one("#found", DataTable)
+        await wait_for(pilot, lambda: found.row_count > 0)
+        values = {str(found.get_row_at(i)[0]): str(found.get_row_at(i)[1])
+                  for i in range(found.row_count)}
+        assert values["access_key"] == sandbox_host_access_key(sandbox_host)
+        assert values["secret_key"] != sandbox_host_secret(sandbox_host)
+        assert "…" in values["secret_key"]  # masked
+        await pilot.press("ctrl+t")
+        await wait_for(pilot, lambda: "S3 endpoint" in text_of(app, "#status"))
+        assert "EC2 endpoint: answers" in text_of(app, "#status")
+        assert "S3 endpoint: answers" in text_of(app, "#status")
+
+        await pilot.press("ctrl+n")
+        assert here(app) == "disk"
+        await wait_for(pilot, lambda: "Format" in text_of(app, "#inspection"))
+        report = text_of(app, "#inspection")
+        assert "raw" in report and "NTFS" in report and "NT 5.x" in report
+
+        await pilot.press("ctrl+n")
+        assert here(app) == "memdisk"
+        await wait_for(pilot, lambda: "Verified" in text_of(app, "#status"))
+
+        await pilot.press("ctrl+n")
+        assert here(app) == "floppy"
+        checklist = app.screen.query_one("#checklist", SelectionList)
+        assert checklist.option_count >= 3
+        await pilot.press("ctrl+r")
+        checks = app.screen.query_one("#checks", DataTable)
+        await wait_for(pilot, lambda: checks.row_count > 5)
+        results = {str(checks.get_row_at(i)[0]): str(checks.get_row_at(i)[1])
+                   for i in range(checks.row_count)}
+        assert results["Boot code loads NTLDR"] == "pass"
+
+        await pilot.press("ctrl+n")
+        assert here(app) == "build"
+        assert "Ctrl+G starts the build" in text_of(app, "#summary")
+        assert app.screen.query_one("#banner").display
+
+        # Esc walks back the same way, to Start, and no further.
+        for name in ("floppy", "memdisk", "disk", "credentials", "prerequisites", "start",
+                     "start"):
+            await pilot.press("escape")
+            assert here(app) == name
+
+
+def sandbox_host_access_key(host) -> str:
+    return _eucarc_value(host.eucarc, "EC2_ACCESS_KEY")
+
+
+def sandbox_host_secret(host) -> str:
+    return _eucarc_value(host.eucarc, "EC2_SECRET_KEY")
+
+
+def _eucarc_value(path: Path, name: str) -> str:
+    for line in path.read_text().splitlines():
+        if line.startswith(f"export {name}="):
+            return line.split("=", 1)[1].strip().strip("'\"")
+    raise AssertionError(f"{name} not in {path}")
+
+
+@pytest.mark.parametrize("name", ["start", "prerequisites", "credentials", "disk", "memdisk",
+                                  "floppy", "build"])
+async def test_f1_shows_each_screens_help(name: str) -> None:
+    app = make_app(open_running=False, choices=Choices())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        if name != "start":
+            app.push_screen(app.make_screen(name))
+            await pilot.pause()
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        markdown = app.screen.query_one("#help-text", Markdown)
+        expected = (Path(__file__).resolve().parents[2] / "assets" / "help"
+                    / f"{name}.md").read_text()
+        assert markdown.source == expected
+        await pilot.press("escape")
+        assert getattr(app.screen, "NAME", None) == name
+
+
+async def test_error_screen_goes_to_the_wrong_field() -> None:
+    """An error naming build.disk: g opens the Disk screen with its path field focused."""
+    app = make_app(open_running=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.push_screen(app.make_screen("prerequisites"))
+        await pilot.pause()
+        app.show_error("The build's step image.bundle",
+                       WizardError("the image /x.img does not exist", "choose the disk image"),
+                       "build.disk", retry=None, log_lines=["a line", "the last line"])
+        await pilot.pause()
+        assert here(app) == "error"
+        assert "does not exist" in text_of(app, "#why")
+        assert "choose the disk image" in text_of(app, "#fix")
+        assert "g: go to the build.disk field" in text_of(app, "#keys")
+        assert list(app.screen.query_one("#tail", Log).lines) == ["a line", "the last line"]
+        await pilot.press("g")
+        await pilot.pause()
+        assert here(app) == "disk"
+        assert isinstance(app.focused, Input) and app.focused.id == "disk-path"
+        await pilot.press("escape")  # the disk screen came on top of Prerequisites
+        assert here(app) == "prerequisites"
+
+
+async def test_error_screen_back_and_no_retry_without_one() -> None:
+    app = make_app(open_running=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.show_error("Reading", WizardError("bad", None), None)
+        await pilot.pause()
+        assert "No fix is known" in text_of(app, "#fix")
+        await pilot.press("r")  # no retry offered: the key does nothing
+        assert here(app) == "error"
+        await pilot.press("escape")
+        assert here(app) == "start"
+
+
+async def test_ctrl_q_quits_when_no_build_runs() -> None:
+    app = make_app(open_running=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert app.return_code == 0

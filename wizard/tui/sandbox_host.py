@@ -1,0 +1,126 @@
+"""The sandbox cloud behind ``--sandbox``, in a process of its own.
+
+A build started from the wizard runs detached and must outlive the wizard
+(an SSH drop, Ctrl+Q); an in-process sandbox would die with the TUI and take
+the build's cloud with it. So the wizard runs ``euca-windows-wizard sandbox``
+as a detached child (own session, no terminal, output to a file), reuses one
+that a previous wizard left serving a build, and stops it when it quits with
+no build running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from wizard.core.dirs import private_dir, state_dir
+from wizard.core.errors import WizardError
+
+READY = "Serving until Ctrl+C."
+START_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class SandboxHost:
+    """A running sandbox process and the files it wrote."""
+
+    folder: Path
+    pid: int
+
+    @property
+    def eucarc(self) -> Path:
+        return self.folder / "eucarc"
+
+    @property
+    def disk(self) -> Path:
+        return self.folder / "sample-disk.img"
+
+    @property
+    def floppy(self) -> Path:
+        return self.folder / "sample-floppy.img"
+
+    @property
+    def sample_memdisk(self) -> Path:
+        """Written only where the system has no memdisk of its own."""
+        return self.folder / "sample-memdisk"
+
+    def alive(self) -> bool:
+        return _alive(self.pid)
+
+    def stop(self) -> None:
+        """SIGTERM: the sandbox command stops its servers and exits."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGTERM)
+        with contextlib.suppress(OSError):
+            (self.folder / "pid").unlink()
+
+
+def default_folder() -> Path:
+    return state_dir() / "tui-sandbox"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours still answers kill(0): reap it if it is one.
+    with contextlib.suppress(ChildProcessError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    return True
+
+
+def running_sandbox(folder: Path | None = None) -> SandboxHost | None:
+    """The sandbox a previous wizard left serving (its pid file names a live process)."""
+    folder = folder or default_folder()
+    try:
+        pid = int((folder / "pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    host = SandboxHost(folder, pid)
+    return host if host.alive() and host.eucarc.is_file() else None
+
+
+def start_sandbox_process(folder: Path | None = None) -> SandboxHost:
+    """Start (or reuse) the sandbox; returns once it serves. WizardError if it cannot."""
+    folder = folder or default_folder()
+    found = running_sandbox(folder)
+    if found is not None:
+        return found
+    private_dir(folder)
+    output = folder / "sandbox.out"
+    env = dict(os.environ)
+    # The project may run from a checkout (not installed): the child finds it too.
+    root = str(Path(__file__).resolve().parent.parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    with open(output, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "wizard", "sandbox", "--dir", str(folder)],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True, close_fds=True, env=env,
+        )
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        text = output.read_text(errors="replace")
+        if READY in text:
+            (folder / "pid").write_text(f"{process.pid}\n")
+            return SandboxHost(folder, process.pid)
+        if process.poll() is not None:
+            last = text.strip().splitlines()[-1:] or ["no output"]
+            raise WizardError(f"the sandbox cloud did not start ({last[0]})",
+                              "install the sandbox extra: pip install "
+                              "'euca-windows-wizard[sandbox]'")
+        time.sleep(0.1)
+    process.terminate()
+    raise WizardError("the sandbox cloud did not start within a minute",
+                      f"see {output}")

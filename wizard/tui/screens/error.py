@@ -1,0 +1,129 @@
+"""The error screen: what failed, why, the fix, the last log lines; keys to
+retry, to view the full log, and to go back to the field whose input is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Log, Static
+
+from wizard.core.errors import WizardError
+from wizard.tui.base import WizardScreen
+
+LOG_BYTES = 2 * 1024 * 1024  # the end of a long log is what matters
+
+
+class ErrorScreen(WizardScreen):
+    NAME = "error"
+    TITLE = "Something went wrong"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "retry", "Retry", id="error.retry"),
+        Binding("l", "view_log", "Full log", id="error.log"),
+        Binding("g", "go_to_field", "Go to the field", id="error.field"),
+    ]
+    DEFAULT_CSS = """
+    ErrorScreen #what { color: $error; text-style: bold; padding: 0 1; height: auto; }
+    ErrorScreen #why, ErrorScreen #fix, ErrorScreen #keys { padding: 0 1; height: auto; }
+    ErrorScreen #fix { color: $success; margin-top: 1; }
+    ErrorScreen #tail { height: 1fr; }
+    """
+
+    def __init__(self, what: str, error: WizardError, key: str | None,
+                 retry: Callable[[], None] | None, log_lines: list[str],
+                 log_file: Path | None, field: tuple[str, str] | None) -> None:
+        super().__init__()
+        self.what, self.error, self.key = what, error, key
+        self.retry, self.log_lines, self.log_file, self.field = (retry, log_lines, log_file,
+                                                                 field)
+
+    def body(self) -> Iterable[Widget]:
+        yield Static(f"{self.what} failed.", id="what")
+        yield Static(self.error.message + ".", id="why")
+        yield Static(f"Fix: {self.error.fix}." if self.error.fix else "No fix is known.",
+                     id="fix")
+        keys = ["Esc: back"]
+        if self.retry:
+            keys.append("r: retry")
+        if self.log_file:
+            keys.append("l: the full log")
+        if self.field:
+            keys.append(f"g: go to the {self.key} field")
+        yield Static("   ".join(keys), id="keys")
+        log = Log(id="tail")
+        yield log
+
+    def on_mount(self) -> None:
+        if self.log_lines:
+            self.query_one("#tail", Log).write_lines(self.log_lines)
+        else:
+            self.query_one("#tail").display = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "retry":
+            return self.retry is not None
+        if action == "view_log":
+            return self.log_file is not None
+        if action == "go_to_field":
+            return self.field is not None
+        return True
+
+    def action_retry(self) -> None:
+        retry = self.retry
+        self.app.pop_screen()
+        if retry is not None:
+            try:
+                retry()
+            except WizardError as exc:
+                self.wizard.show_error(self.what, exc, getattr(exc, "key", None), retry)
+
+    def action_view_log(self) -> None:
+        if self.log_file is not None:
+            self.app.push_screen(LogScreen(self.log_file))
+
+    def action_go_to_field(self) -> None:
+        if self.field is None:
+            return
+        screen, field_id = self.field
+        self.app.pop_screen()
+        self.wizard.go_to(screen, field_id)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+class LogScreen(Screen[None]):
+    """A log file, whole (its last 2 MiB), in a scrolling view."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "app.pop_screen", "Back", id="log.back"),
+    ]
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"Log: {self.path}", classes="title")
+        with VerticalScroll():
+            yield Log(id="full-log")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        log = self.query_one("#full-log", Log)
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(0, 2)
+                size = f.tell()
+                f.seek(max(0, size - LOG_BYTES))
+                text = f.read().decode("utf-8", errors="replace")
+        except OSError as exc:
+            text = f"cannot read {self.path}: {exc.strerror}"
+        log.write_lines(text.splitlines())
+        log.focus()

@@ -1,0 +1,170 @@
+"""Start: the recipe's steps, the choice of recipe, and the saved sessions.
+
+A new build goes on to Prerequisites; a running session opens its Build
+screen (attach); an interrupted or failed one is started again (resume),
+which continues from its recorded outputs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import ClassVar
+
+import humanize
+from textual import on
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
+from textual.widgets import DataTable, RadioButton, RadioSet, Static
+
+from wizard.core.errors import WizardError
+from wizard.tui import sessionlink
+from wizard.tui.base import WizardScreen
+
+RECIPES = (
+    ("memdisk", "memdisk: kernel + floppy + disk (any KVM cloud)"),
+    ("native", "native Windows (Eucalyptus 3/4)"),
+)
+
+
+class StartScreen(WizardScreen):
+    NAME = "start"
+    TITLE = "Windows image to cloud image: start"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+n", "new", "New build", id="start.new"),
+        Binding("a", "attach", "Attach", id="start.attach"),
+        Binding("r", "resume", "Resume", id="start.resume"),
+    ]
+    DEFAULT_CSS = """
+    StartScreen #left { width: 38; }
+    StartScreen #right { width: 1fr; }
+    StartScreen #steps { max-height: 16; }
+    StartScreen #sessions { max-height: 9; }
+    StartScreen RadioSet { width: 100%; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sessions: list[sessionlink.SessionLine] = []
+
+    def body(self) -> Iterable[Widget]:
+        with Horizontal():
+            with Vertical(id="left"):
+                yield Static("The recipe's steps", classes="section")
+                yield DataTable(id="steps", cursor_type="none", zebra_stripes=True)
+            with Vertical(id="right"):
+                with RadioSet(id="recipe"):
+                    for mode, label in RECIPES:
+                        yield RadioButton(label, value=mode == self.wizard.choices.mode,
+                                          id=f"recipe-{mode}")
+                yield Static("Saved sessions", classes="section")
+                yield DataTable(id="sessions", cursor_type="row")
+                yield Static("", id="sessions-hint", classes="hint")
+
+    def on_mount(self) -> None:
+        steps = self.query_one("#steps", DataTable)
+        steps.add_columns("Step", "Status")
+        sessions = self.query_one("#sessions", DataTable)
+        sessions.add_columns("Name", "Mode", "Status", "Updated")
+        self.refresh_sessions()
+        self.set_interval(2.0, self.refresh_sessions)
+        self.query_one("#recipe", RadioSet).focus()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_sessions()
+
+    def selected(self) -> sessionlink.SessionLine | None:
+        table = self.query_one("#sessions", DataTable)
+        if table.row_count == 0:
+            return None
+        name = str(table.get_row_at(table.cursor_row)[0])
+        return next((s for s in self._sessions if s.name == name), None)
+
+    def refresh_sessions(self) -> None:
+        table = self.query_one("#sessions", DataTable)
+        hint = self.query_one("#sessions-hint", Static)
+        try:
+            self._sessions = sessionlink.saved_sessions()
+        except WizardError as exc:
+            self._sessions = []
+            hint.update(f"Sessions unavailable: {exc.message}")
+        else:
+            hint.update("Enter or a: attach to a running build; r: resume one that stopped"
+                        if self._sessions else "No saved sessions yet: Ctrl+N starts one.")
+        row = table.cursor_row
+        table.clear()
+        now = time.time()
+        for s in sorted(self._sessions, key=lambda s: s.updated, reverse=True):
+            table.add_row(s.name, s.mode, s.status,
+                          humanize.naturaltime(now - s.updated), key=s.name)
+        if table.row_count:
+            table.move_cursor(row=min(row, table.row_count - 1))
+        self.show_steps()
+
+    def show_steps(self) -> None:
+        """The steps of the chosen recipe; with a session selected, where it got to."""
+        table = self.query_one("#steps", DataTable)
+        table.clear()
+        try:
+            steps = sessionlink.recipe_steps(self.wizard.choices.mode)
+        except WizardError as exc:
+            table.add_row("(recipe unavailable)", exc.message[:20])
+            return
+        chosen = self.selected() if self.query_one("#sessions", DataTable).has_focus else None
+        reached = False
+        for step in steps:
+            status = "to do"
+            if chosen is not None and chosen.mode == self.wizard.choices.mode:
+                if step.id == chosen.current_step:
+                    status, reached = chosen.status, True
+                elif not reached and chosen.current_step:
+                    status = "done"
+                if chosen.status == "done":
+                    status = "done"
+            table.add_row(step.title, status)
+
+    @on(RadioSet.Changed, "#recipe")
+    def recipe_changed(self, event: RadioSet.Changed) -> None:
+        button_id = event.pressed.id or ""
+        self.wizard.choices.mode = button_id.removeprefix("recipe-")
+        self.show_steps()
+
+    @on(DataTable.RowHighlighted, "#sessions")
+    def session_highlighted(self) -> None:
+        self.show_steps()
+
+    @on(DataTable.RowSelected, "#sessions")
+    def session_chosen(self) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            return
+        if chosen.status in ("interrupted", "failed"):
+            self.action_resume()
+        else:
+            self.action_attach()
+
+    def action_new(self) -> None:
+        self.wizard.advance("start")
+
+    def action_attach(self) -> None:
+        chosen = self.selected()
+        if chosen is not None:
+            self.wizard.follow(chosen.name)
+
+    def action_resume(self) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            return
+        if chosen.status == "running":
+            self.wizard.follow(chosen.name)
+            return
+        try:
+            sessionlink.resume_build(chosen.name)
+        except WizardError as exc:
+            self.fail(f"Resuming {chosen.name}", exc)
+            return
+        self.wizard.follow(chosen.name)
+
+    def action_back(self) -> None:
+        """Start is the first screen: Esc does nothing here."""
