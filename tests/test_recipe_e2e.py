@@ -2,14 +2,17 @@
 
 check -> memdisk find -> floppy verify -> bundle/upload/register the memdisk
 (kernel), the floppy (ramdisk) and the disk (machine image carrying both),
-then the native path (the disk alone, platform windows). Every command runs
+then the native path (the disk alone, platform windows); each register
+waits until the sandbox has opened the bundle as Eucalyptus does. Every command runs
 as its own process, through the same CLI an operator uses; the cloud is
-moto's server behind Eucalyptus-style paths on 127.0.0.1.
+the sandbox (moto's server behind Eucalyptus-style paths and image calls)
+on 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -97,11 +100,24 @@ def test_memdisk_recipe_end_to_end(sandbox: Sandbox, tmp_path: Path) -> None:
                           "recipe/windows-xp.manifest.xml", "-n", "windows-xp",
                           "--kernel", ids["kernel"], "--ramdisk", ids["ramdisk"], cwd=tmp_path))
     assert len({emi, *ids.values()}) == 3
+    assert re.fullmatch(r"eki-[0-9A-F]{8}", ids["kernel"])
+    assert re.fullmatch(r"eri-[0-9A-F]{8}", ids["ramdisk"])
+    assert re.fullmatch(r"emi-[0-9A-F]{8}", emi)
 
-    images = {i["ImageId"] for i in ec2(sandbox).describe_images(
+    # Each register waited for its image: the cloud opened every bundle.
+    images = {i["ImageId"]: i for i in ec2(sandbox).describe_images(
         ImageIds=[emi, *ids.values()])["Images"]}
-    assert images == {emi, *ids.values()}
-    # moto keeps no kernel or ramdisk id, so the call itself is checked on the wire.
+    assert set(images) == {emi, *ids.values()}
+    assert {i["State"] for i in images.values()} == {"available"}
+    machine_image = images[emi]
+    assert machine_image["ImageType"] == "machine"
+    assert (machine_image["KernelId"], machine_image["RamdiskId"]) == (
+        ids["kernel"], ids["ramdisk"])
+    assert machine_image["ImageLocation"] == "recipe/windows-xp.manifest.xml"
+    assert images[ids["kernel"]]["ImageLocation"] == \
+        f"recipe/kernel/{Path(str(memdisk)).name}.manifest.xml"
+    assert (images[ids["kernel"]]["ImageType"], images[ids["ramdisk"]]["ImageType"]) == (
+        "kernel", "ramdisk")
     calls = [e.form for e in sandbox.proxy.log if e.action == "RegisterImage"]
     machine = [c for c in calls if c.get("ImageLocation") == "recipe/windows-xp.manifest.xml"]
     assert len(machine) == 1, "registered once, found the second time"
@@ -147,7 +163,13 @@ def test_native_windows_path(sandbox: Sandbox, tmp_path: Path) -> None:
                             "native/windows-2003.manifest.xml", "-n", "windows-2003",
                             "--platform", "windows", "--virtualization-type", "hvm",
                             cwd=tmp_path))
-    assert ec2(sandbox).describe_images(ImageIds=[ident])["Images"][0]["ImageId"] == ident
+    assert re.fullmatch(r"emi-[0-9A-F]{8}", ident)
+    image = ec2(sandbox).describe_images(ImageIds=[ident])["Images"][0]
+    assert (image["ImageId"], image["State"], image["Platform"]) == (ident, "available",
+                                                                     "windows")
+    assert (image["VirtualizationType"], image["ImageLocation"]) == (
+        "hvm", "native/windows-2003.manifest.xml")
+    assert "KernelId" not in image and "RamdiskId" not in image
     calls = [e.form for e in sandbox.proxy.log if e.action == "RegisterImage"
              and e.form.get("ImageLocation") == "native/windows-2003.manifest.xml"]
     assert len(calls) == 1

@@ -48,7 +48,7 @@ def test_upload_then_register_by_hand(cloud_box: Sandbox, tmp_path: Path):
               "-n", "cli-image", "-a", "i386")
     assert reg.returncode == 0, reg.stderr
     last = reg.stdout.splitlines()[-1]
-    assert last.startswith("IMAGE\tami-")
+    assert last.startswith("IMAGE\temi-")
     again = run(cloud_box, "register", "--eucarc", rc, "cli-bucket/xp/sample.img.manifest.xml",
                 "-n", "cli-image")
     assert again.returncode == 0, again.stderr

@@ -1,7 +1,8 @@
-"""Register against a real EC2 (moto) behind /services/compute: checks first, once only."""
+"""Register against the sandbox's EC2 behind /services/compute: checks first, once only."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ def test_register_once_then_find_it(cloud_box: Sandbox, uploaded: str, sigv: int
     cloud_box.proxy.clear()
     first = register_image(cloud, ImageRequest(uploaded, "windows-xp"), policy=FAST)
     assert not first.already_registered
-    assert first.image_id.startswith("ami-")
+    assert re.fullmatch(r"emi-[0-9A-F]{8}", first.image_id)
     sent = registers(cloud_box)
     assert len(sent) == 1
     assert sent[0]["ImageLocation"] == "images/xp/sample.img.manifest.xml"
@@ -54,17 +55,57 @@ def test_register_once_then_find_it(cloud_box: Sandbox, uploaded: str, sigv: int
     assert len(registers(cloud_box)) == 1
 
 
-def test_machine_image_with_kernel_and_ramdisk(cloud_box: Sandbox, uploaded: str):
+def upload_typed(sb: Sandbox, folder: Path, image_type: str) -> str:
+    made = make_bundle(sb, folder / image_type, size=2 * 64 * 1024, name=f"{image_type}.img",
+                       image_type=image_type)
+    return upload_bundle(made.manifest, f"boot/{image_type}", make_cloud(sb),
+                         policy=FAST).location
+
+
+def test_machine_image_with_kernel_and_ramdisk(cloud_box: Sandbox, uploaded: str,
+                                               tmp_path: Path):
     cloud = make_cloud(cloud_box)
+    kernel = register_image(cloud, ImageRequest(upload_typed(cloud_box, tmp_path, "kernel"),
+                                                "memdisk"), policy=FAST).image_id
+    ramdisk = register_image(cloud, ImageRequest(upload_typed(cloud_box, tmp_path, "ramdisk"),
+                                                 "floppy"), policy=FAST).image_id
+    assert re.fullmatch(r"eki-[0-9A-F]{8}", kernel)
+    assert re.fullmatch(r"eri-[0-9A-F]{8}", ramdisk)
     cloud_box.proxy.clear()
-    # moto checks neither id; what matters is what crosses the wire.
-    register_image(cloud, ImageRequest(uploaded, "xp-memdisk", arch="x86_64",
-                                       kernel_id="eki-1A2B3C4D", ramdisk_id="eri-5E6F7A8B",
-                                       description="XP via memdisk"), policy=FAST)
+    machine = register_image(cloud, ImageRequest(uploaded, "xp-memdisk", arch="x86_64",
+                                                 kernel_id=kernel, ramdisk_id=ramdisk,
+                                                 description="XP via memdisk"), policy=FAST)
     sent = registers(cloud_box)[-1]
-    assert (sent["KernelId"], sent["RamdiskId"]) == ("eki-1A2B3C4D", "eri-5E6F7A8B")
+    assert (sent["KernelId"], sent["RamdiskId"]) == (kernel, ramdisk)
     assert sent["Architecture"] == "x86_64"
     assert sent["Description"] == "XP via memdisk"
+    # The cloud keeps what it was given, and says so.
+    image = cloud.ec2_client().describe_images(ImageIds=[machine.image_id])["Images"][0]
+    assert (image["KernelId"], image["RamdiskId"]) == (kernel, ramdisk)
+    assert (image["ImageType"], image["Architecture"]) == ("machine", "x86_64")
+    assert image["ImageLocation"] == uploaded
+    assert image["Description"] == "XP via memdisk"
+    assert image["OwnerId"] == cloud_box.account
+    types = {i["ImageId"]: i["ImageType"] for i in cloud.ec2_client().describe_images(
+        Owners=["self"])["Images"]}
+    assert types == {kernel: "kernel", ramdisk: "ramdisk", machine.image_id: "machine"}
+
+
+@pytest.mark.parametrize("which", ["kernel", "ramdisk"])
+def test_kernel_or_ramdisk_that_is_not_registered_is_refused(cloud_box: Sandbox, uploaded: str,
+                                                             tmp_path: Path, which: str):
+    cloud = make_cloud(cloud_box)
+    machine = register_image(cloud, ImageRequest(uploaded, "a-machine"), policy=FAST).image_id
+    for wrong in ("eki-1A2B3C4D" if which == "kernel" else "eri-1A2B3C4D", machine):
+        ids = {"kernel_id": wrong} if which == "kernel" else {"ramdisk_id": wrong}
+        other = upload_bundle(make_bundle(cloud_box, tmp_path / wrong, size=64 * 1024).manifest,
+                              f"other/{wrong}", cloud, policy=FAST).location
+        with pytest.raises(WizardError) as info:
+            register_image(cloud, ImageRequest(other, f"with {wrong}", **ids), policy=FAST)
+        assert f"the {which} {wrong} is not usable" in info.value.message
+        assert f"Invalid{which.capitalize()}Id.NotFound" in info.value.message
+    images = cloud.ec2_client().describe_images(Owners=["self"])["Images"]
+    assert [i["ImageId"] for i in images] == [machine]
 
 
 def test_native_windows_sends_platform_and_hvm(cloud_box: Sandbox, uploaded: str):
@@ -123,7 +164,7 @@ def test_5xx_on_register_looks_again_before_retrying(cloud_box: Sandbox, uploade
     cloud_box.proxy.inject("503", lambda m, p: m == "POST" and _is_register(cloud_box), times=1)
     result = register_image(make_cloud(cloud_box), ImageRequest(uploaded, "flaky"),
                             policy=FAST)
-    assert result.image_id.startswith("ami-")
+    assert result.image_id.startswith("emi-")
     actions = [e.action for e in cloud_box.proxy.log if e.action]
     # describe, register (503), describe again, register.
     assert actions == ["DescribeImages", "RegisterImage", "DescribeImages", "RegisterImage"]
@@ -156,7 +197,7 @@ def test_eucalyptus_3_paths_default_to_sigv2_on_the_wire(cloud_box: Sandbox, upl
     cloud = cloud_from_credentials(creds, services=("s3", "ec2"))
     cloud_box.proxy.clear()
     result = register_image(cloud, ImageRequest(uploaded, "windows-xp-3x"), policy=FAST)
-    assert result.image_id.startswith("ami-")
+    assert result.image_id.startswith("emi-")
     log = cloud_box.proxy.log
     s3 = [e for e in log if e.path.startswith("/services/Walrus/")]
     ec2 = [e for e in log if e.path.startswith("/services/Eucalyptus")]

@@ -85,7 +85,7 @@ def test_sandbox_command_serves_until_ctrl_c_and_the_printed_recipe_works(tmp_pa
             outputs.append(result.stdout)
         assert outputs[1].splitlines()[-1] == \
             "Uploaded images/sample-disk.img.manifest.xml"
-        assert outputs[2].splitlines()[-1].startswith("IMAGE\tami-")
+        assert outputs[2].splitlines()[-1].startswith("IMAGE\temi-")
         child.send_signal(signal.SIGINT)
         child.wait(timeout=20)
         output.finish()

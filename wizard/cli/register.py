@@ -2,7 +2,9 @@
 
 Flags as ``euca-register`` has them. Prints ``IMAGE<TAB>id`` as the last
 line, also when the manifest was registered before (the id is looked up, not
-registered twice).
+registered twice). Then waits (on stderr, live) until the cloud has checked
+the bundle and the image is available; a failed image is an error with the
+cloud's reason and the fix. Ctrl+C stops the waiting, not the image.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from typing import Any
 from wizard.cli.options import add_cloud_options, cloud_from_args
 from wizard.cli.progress import ConsoleProgress
 from wizard.cloud.register import ARCHITECTURES, VIRTUALIZATION_TYPES, ImageRequest, register_image
+from wizard.cloud.wait import DEFAULT_TIMEOUT, wait_until_available
+from wizard.core.errors import Cancelled, interrupted
+from wizard.core.events import CancelFlag
 
 
 def register(subparsers: Any) -> None:
@@ -36,6 +41,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--virtualization-type", choices=VIRTUALIZATION_TYPES,
                         help="hvm for a native Windows image")
     parser.add_argument("-d", "--description", help="a description of the image")
+    parser.add_argument("--no-wait", action="store_true",
+                        help="do not wait for the image to become available")
+    parser.add_argument("--wait-timeout", metavar="SECONDS", type=_seconds,
+                        default=DEFAULT_TIMEOUT,
+                        help="give up waiting after this long (default: %(default).0f)")
     add_cloud_options(parser, "ec2_url")
     parser.add_argument("--s3-url", metavar="URL",
                         help="the S3 endpoint, to check the manifest is stored "
@@ -58,5 +68,27 @@ def run(args: argparse.Namespace) -> int:
         description=args.description,
     )
     result = register_image(cloud, request, sink)
+    if not args.no_wait:
+        cancel = CancelFlag()
+        try:
+            wait_until_available(cloud, result.image_id, sink, cancel,
+                                 timeout=args.wait_timeout)
+        except KeyboardInterrupt:
+            # One wording for every interruption, saying what was kept.
+            raise Cancelled(
+                interrupted("Ctrl+C", f"{result.image_id} is registered and the cloud goes "
+                            "on preparing it"),
+                "run the same register command again to wait for it (it is not registered "
+                "twice)") from None
     print(f"IMAGE\t{result.image_id}", file=sys.stdout, flush=True)
     return 0
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("the wait timeout must be more than 0 seconds")
+    return value

@@ -6,7 +6,10 @@ moto serves S3 and EC2 at the root of one port; Eucalyptus serves them under
 real endpoint handling (paths kept, path-style S3) is what the sandbox and the
 tests exercise.
 
-Three more jobs, for the sandbox and the tests alike:
+Four more jobs, for the sandbox and the tests alike:
+- Given a ``front`` (the sandbox's ``ImageFront``), it lets it answer the EC2
+  calls moto does not answer as Eucalyptus does (the image calls), after
+  the signature check; the rest goes to moto.
 - Given the access keys and their secrets, it checks every request's
   signature (``signatures.py``) and answers InvalidAccessKeyId,
   SignatureDoesNotMatch or AuthFailure as Eucalyptus does: moto itself
@@ -105,8 +108,12 @@ class PathProxy:
 
     def __init__(self, upstream_port: int, *, record: bool = False, port: int = 0,
                  tls: ssl.SSLContext | None = None,
-                 secrets: Mapping[str, str] | None = None) -> None:
+                 secrets: Mapping[str, str] | None = None,
+                 front: Callable[[dict[str, str]], tuple[int, bytes] | None] | None = None,
+                 ) -> None:
         self.upstream_port = upstream_port
+        # EC2 calls answered in front of moto (form fields -> status and XML), or None.
+        self.front = front
         # Access key id -> secret key; None: signatures are not checked.
         self.secrets: dict[str, str] | None = dict(secrets) if secrets is not None else None
         self.record = record
@@ -274,6 +281,19 @@ def _make_handler(proxy: PathProxy) -> type[BaseHTTPRequestHandler]:
                 proxy._note(Exchange(method, self.path, headers, status, len(body), form))
                 self._answer(status, _error_xml(service, code, text))
                 return
+            if service == "ec2" and proxy.front is not None:
+                fields = {**_query_fields(self.path), **signatures.form_fields(headers, body)}
+                try:
+                    answered = proxy.front(fields)
+                except Exception:  # a bug in the front: answer as a cloud would, keep serving
+                    log.exception("proxy: the EC2 front failed")
+                    answered = (500, _error_xml(service, "InternalError",
+                                                "the sandbox failed to answer; see its log"))
+                if answered is not None:
+                    status, data = answered
+                    proxy._note(Exchange(method, self.path, headers, status, len(body), form))
+                    self._answer(status, data)
+                    return
             upstream_path = self.path[len(prefix):] or "/"
             if not upstream_path.startswith("/"):
                 upstream_path = "/" + upstream_path
@@ -327,6 +347,11 @@ def _form(headers: dict[str, str], body: bytes) -> dict[str, str]:
     # The wire log keeps the call's fields, but never its signature.
     fields = signatures.form_fields(headers, body)
     return {k: v for k, v in fields.items() if k != "Signature"}
+
+
+def _query_fields(path: str) -> dict[str, str]:
+    query = path.partition("?")[2]
+    return {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
 
 
 def _refusal_answer(service: str, reason: str) -> tuple[int, str, str]:

@@ -6,7 +6,10 @@ recipe's machine image, the kernel and ramdisk ids; ``Platform=windows`` and
 ``VirtualizationType=hvm`` for the native recipe. Two safety checks first:
 the manifest must be in the store (registering a missing or half-uploaded
 bundle only fails later, on the node), and a manifest already registered is
-not registered again: its image id is returned (DESIGN.md, idempotent steps).
+not registered again: its image id is returned (DESIGN.md, idempotent steps),
+unless that image failed (the cloud could not open its bundle): a failed
+image is deregistered and the manifest registered afresh. Waiting for the
+new image to become available is ``wait.wait_until_available``.
 """
 
 from __future__ import annotations
@@ -141,12 +144,19 @@ def fetch_manifest(cloud: Cloud, req: ImageRequest, cancel: CancelFlag | None = 
 
 def find_registered(cloud: Cloud, req: ImageRequest, cancel: CancelFlag | None = None,
                     policy: RetryPolicy = DEFAULT_RETRIES) -> str | None:
-    """The id of an image of ours already registered from this manifest, if any.
+    """The id of an image of ours already registered from this manifest, if any."""
+    image = registered_image(cloud, req, cancel, policy)
+    return str(image["ImageId"]) if image is not None else None
 
-    DescribeImages' ``manifest-location`` filter is missing from moto and from
-    some Eucalyptus releases, so our own images are listed and matched here.
-    A cloud that does not report locations (moto) is matched by the name,
-    which RegisterImage keeps unique per account.
+
+def registered_image(cloud: Cloud, req: ImageRequest, cancel: CancelFlag | None = None,
+                     policy: RetryPolicy = DEFAULT_RETRIES) -> dict[str, Any] | None:
+    """DescribeImages' entry of our image registered from this manifest, if any.
+
+    The ``manifest-location`` filter is missing from moto and from some
+    Eucalyptus releases, so our own images are listed and matched here.
+    A cloud that does not report locations is matched by the name, which
+    RegisterImage keeps unique per account.
     """
     ec2 = cloud.ec2_client()
     endpoint = cloud.ec2
@@ -155,22 +165,40 @@ def find_registered(cloud: Cloud, req: ImageRequest, cancel: CancelFlag | None =
                   what="list your registered images", endpoint=endpoint, cancel=cancel,
                   policy=policy, key_source=cloud.key_source,
                   secret_source=cloud.secret_source)
-    for image in answer.get("Images", []):
+    images: list[dict[str, Any]] = [dict(i) for i in answer.get("Images", [])]
+    for image in images:
         location = image.get("ImageLocation")
         if location and location.lstrip("/") == req.location:
-            return str(image["ImageId"])
-    for image in answer.get("Images", []):
+            return image
+    for image in images:
         if image.get("Name") != req.name:
             continue
         location = image.get("ImageLocation")
         if not location:
-            return str(image["ImageId"])
+            return image
         raise WizardError(
             f"an image named {req.name!r} is already registered ({image['ImageId']}, from "
             f"{location})",
             "choose another name with -n, or deregister that image first",
         )
     return None
+
+
+def _deregister_failed(cloud: Cloud, image: dict[str, Any], sink: Sink,
+                       cancel: CancelFlag | None, policy: RetryPolicy) -> None:
+    """A failed image of this manifest is useless: it makes way for the new registration."""
+    ec2 = cloud.ec2_client()
+    endpoint = cloud.ec2
+    assert endpoint is not None
+    image_id = str(image["ImageId"])
+    reason = (image.get("StateReason") or {}).get("Message") or "no reason given"
+    note = (f"{image_id} was registered from this manifest but failed ({reason}); "
+            "deregistering it and registering the manifest again")
+    log.info("%s", note)
+    sink(LogLine(STEP, note))
+    call(lambda: ec2.deregister_image(ImageId=image_id), what=f"deregister {image_id}",
+         endpoint=endpoint, cancel=cancel, policy=policy, key_source=cloud.key_source,
+         secret_source=cloud.secret_source)
 
 
 def register_image(
@@ -214,7 +242,11 @@ def _register(cloud: Cloud, req: ImageRequest, sink: Sink, cancel: CancelFlag | 
     attempts = 0
     while True:
         attempts += 1
-        existing = find_registered(cloud, req, cancel, policy)
+        found = registered_image(cloud, req, cancel, policy)
+        if found is not None and found.get("State") == "failed":
+            _deregister_failed(cloud, found, sink, cancel, policy)
+            found = None
+        existing = str(found["ImageId"]) if found is not None else None
         if existing is not None:
             note = (f"{req.location} is already registered as {existing}; "
                     "not registering it again")

@@ -4,18 +4,34 @@ For trying the whole recipe with no cloud (issue 4, ``--sandbox``): moto's
 server runs in this process on a free loopback port, behind ``PathProxy`` so
 that it answers at ``/services/objectstorage`` and ``/services/compute`` like
 Eucalyptus 4.x. The sandbox makes throw-away credentials for account
-123456789012 (moto's default account): an access key, a cloud certificate,
-a user certificate and key (RSA 2048, self-signed), an ``eucarc`` naming
-them, and sample inputs (``samples.py``), all in one private folder.
+123456789012 (moto's default account): an access key, a cloud certificate
+(and the cloud's private key, kept in ``.cloud/``), a user certificate and
+key (RSA 2048, self-signed), an ``eucarc`` naming them, and sample inputs
+(``samples.py``), all in one private folder.
 
-The secret key is written only to that folder's eucarc (mode 0600): it opens
-a cloud that lives on loopback and dies with the process.
+Images behave as on Eucalyptus (issue 11): the proxy's EC2 front
+(``imageapi.py``) answers the image calls from the sandbox's image table
+(``imagetable.py``, ``.cloud/images.json``) with ``eki-``/``eri-``/``emi-``
+ids, and a background check (``imagecheck.py``) opens each registered bundle
+as the cloud does before the image becomes ``available`` (or ``failed``).
+
+Started again with the same folder, the sandbox keeps its keys, certificates
+and images (bundles made against it stay valid; the store itself is moto's
+memory and starts empty). A folder in use by a running sandbox is refused
+(an flock on ``.cloud/lock``).
+
+The secret key is written only to that folder's eucarc and ``.cloud/``
+(mode 0600): it opens a cloud that lives on loopback and dies with the process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import fcntl
+import json
 import logging
+import os
 import secrets
 import string
 import tempfile
@@ -24,6 +40,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from wizard.cloud.imageapi import ImageFront
+from wizard.cloud.imagecheck import BundleChecker, CloudKeys, MotoStore
+from wizard.cloud.imagetable import ImageTable
 from wizard.cloud.pathproxy import PathProxy
 from wizard.cloud.samples import make_sample_disk, make_sample_floppy, make_sample_memdisk
 from wizard.core.dirs import private_dir
@@ -39,6 +58,7 @@ REGION = "us-east-1"
 S3_PATH = "/services/objectstorage"
 EC2_PATH = "/services/compute"
 INSTALL_HINT = "pip install 'euca-windows-wizard[sandbox]'"
+CLOUD_DIR = ".cloud"  # the cloud's own side: its private key, the access key, images, lock
 
 
 def _moto_server_class() -> Any:
@@ -67,7 +87,10 @@ class Sandbox:
     private_key: Path
     samples: dict[str, Path]
     proxy: PathProxy
+    images: ImageTable
+    checker: BundleChecker
     _server: Any = field(repr=False)
+    _lock_fd: int = field(default=-1, repr=False)
     _stopped: bool = False
 
     @property
@@ -85,9 +108,10 @@ class Sandbox:
         }
 
     def reset(self) -> None:
-        """Forget every bucket, object and image (moto's reset), keeping the server."""
+        """Forget every bucket, object, instance and image, keeping the server."""
         import http.client
 
+        self.images.clear()
         conn = http.client.HTTPConnection("127.0.0.1", self.proxy.upstream_port, timeout=30)
         try:
             conn.request("POST", "/moto-api/reset")
@@ -100,7 +124,9 @@ class Sandbox:
             return
         self._stopped = True
         self.proxy.stop()
+        self.checker.stop()
         self._server.stop()
+        _unlock(self._lock_fd)
         log.info("sandbox stopped")
 
     def __enter__(self) -> Sandbox:
@@ -112,43 +138,63 @@ class Sandbox:
 
 
 def start_sandbox(folder: Path | str | None = None, *, record: bool = False,
-                  samples: bool = True) -> Sandbox:
+                  samples: bool = True, check_delay: float = 0.0) -> Sandbox:
     """Start moto and the path proxy on 127.0.0.1, and write the sandbox's folder.
 
-    ``folder`` defaults to a new temporary folder. ``record`` keeps the
-    proxy's wire log (tests). Raises WizardError when moto is not installed.
+    ``folder`` defaults to a new temporary folder; one used before keeps its
+    keys, certificates and images. ``record`` keeps the proxy's wire log
+    (tests). ``check_delay``: seconds each registered image stays pending
+    before its bundle is checked (a real cloud takes its time). Raises
+    WizardError when moto is not installed or the folder is in use.
     """
     server_class = _moto_server_class()
     target = Path(folder) if folder is not None else Path(
         tempfile.mkdtemp(prefix="euca-windows-wizard-sandbox-"))
     try:
         private_dir(target)
+        private_dir(target / CLOUD_DIR)
     except OSError as exc:
         raise WizardError(f"cannot create the sandbox folder {target} ({exc.strerror})",
                           "choose a folder you can write with --dir") from None
+    lock_fd = _lock(target)
+    try:
+        return _start(target, server_class, lock_fd, record, samples, check_delay)
+    except BaseException:
+        _unlock(lock_fd)
+        raise
+
+
+def _start(target: Path, server_class: Any, lock_fd: int, record: bool, samples: bool,
+           check_delay: float) -> Sandbox:
     # werkzeug would print a line per request on stderr, over the progress bar.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    access_key = "AKSANDBOX" + "".join(
-        secrets.choice(string.ascii_uppercase + string.digits) for _ in range(11))
-    secret_key = secrets.token_urlsafe(30)
+    identity = _identity(target)
+    access_key, secret_key = identity["access_key"], identity["secret_key"]
+    cloud_cert, cloud_key = target / "cloud-cert.pem", target / CLOUD_DIR / "cloud-pk.pem"
+    cert, private_key = target / "euca2-sandbox-cert.pem", target / "euca2-sandbox-pk.pem"
+    images = ImageTable(target / CLOUD_DIR / "images.json")
     server = server_class(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    checker: BundleChecker | None = None
     try:
         _, moto_port = server.get_host_and_port()
+        store = MotoStore(int(moto_port))
+        checker = BundleChecker(images, store, CloudKeys.load(ACCOUNT, cert, cloud_key),
+                                delay=check_delay).start()
+        front = ImageFront(images, store.read, ACCOUNT, on_register=checker.submit)
         # Signatures are checked at the proxy, as a real cloud's front end does.
         proxy = PathProxy(int(moto_port), record=record,
-                          secrets={access_key: secret_key}).start()
+                          secrets={access_key: secret_key}, front=front.answer).start()
     except BaseException:
+        if checker is not None:
+            checker.stop()
         server.stop()
         raise
     try:
         s3_url, ec2_url = proxy.url(S3_PATH), proxy.url(EC2_PATH)
-        cloud_cert, _ = _write_identity(target, "cloud-cert.pem", None, "sandbox cloud")
-        cert, private_key = _write_identity(target, "euca2-sandbox-cert.pem",
-                                            "euca2-sandbox-pk.pem", f"sandbox user {ACCOUNT}")
         eucarc = target / "eucarc"
         write_atomic(eucarc, _eucarc_text(s3_url, ec2_url, access_key, secret_key,
-                                          cert.name, private_key.name if private_key else "",
+                                          cert.name, private_key.name,
                                           cloud_cert.name).encode(), mode=0o600)
         made: dict[str, Path] = {}
         if samples:
@@ -159,12 +205,64 @@ def start_sandbox(folder: Path | str | None = None, *, record: bool = False,
             write_atomic(target / "SAMPLES-README.txt", _SAMPLES_README.encode())
     except BaseException:
         proxy.stop()
+        checker.stop()
         server.stop()
         raise
-    assert private_key is not None
     log.info("sandbox started: %s and %s, folder %s", s3_url, ec2_url, target)
     return Sandbox(target, eucarc, s3_url, ec2_url, access_key, secret_key, cloud_cert,
-                   cert, private_key, made, proxy, server)
+                   cert, private_key, made, proxy, images, checker, server, lock_fd)
+
+
+def _lock(folder: Path) -> int:
+    """Hold the folder for this sandbox; refuse it while another sandbox runs there."""
+    path = folder / CLOUD_DIR / "lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+        os.close(fd)
+        raise WizardError(
+            f"the sandbox folder {folder} is in use by a running sandbox (pid {holder})",
+            "stop that sandbox (Ctrl+C where it runs) or choose another folder with --dir",
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def _unlock(fd: int) -> None:
+    if fd >= 0:
+        with contextlib.suppress(OSError):
+            os.close(fd)  # closing the last descriptor releases the flock
+
+
+def _identity(folder: Path) -> dict[str, str]:
+    """The sandbox's keys and certificates: those of an earlier run, else new ones.
+
+    Kept from run to run so that bundles made against the sandbox (wrapped
+    for its cloud certificate, signed with its user key) stay valid.
+    """
+    record = folder / CLOUD_DIR / "identity.json"
+    files = [folder / "cloud-cert.pem", folder / CLOUD_DIR / "cloud-pk.pem",
+             folder / "euca2-sandbox-cert.pem", folder / "euca2-sandbox-pk.pem"]
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        known = json.loads(record.read_text())
+        kept = {"access_key": str(known["access_key"]), "secret_key": str(known["secret_key"])}
+        if all(path.is_file() for path in files):
+            CloudKeys.load(ACCOUNT, files[2], files[1])  # still readable keys
+            log.info("sandbox: keeping the keys and certificates in %s", folder)
+            return kept
+    _write_identity(folder, "cloud-cert.pem", f"{CLOUD_DIR}/cloud-pk.pem", "sandbox cloud")
+    _write_identity(folder, "euca2-sandbox-cert.pem", "euca2-sandbox-pk.pem",
+                    f"sandbox user {ACCOUNT}")
+    made = {
+        "access_key": "AKSANDBOX" + "".join(
+            secrets.choice(string.ascii_uppercase + string.digits) for _ in range(11)),
+        "secret_key": secrets.token_urlsafe(30),
+    }
+    write_atomic(record, json.dumps(made).encode(), mode=0o600)
+    return made
 
 
 def _write_identity(folder: Path, cert_name: str, key_name: str | None,
@@ -186,7 +284,7 @@ def _write_identity(folder: Path, cert_name: str, key_name: str | None,
         .subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=30))
+        .not_valid_after(now + datetime.timedelta(days=3650))
         .sign(key, hashes.SHA256())
     )
     cert_path = folder / cert_name
