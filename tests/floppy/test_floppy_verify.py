@@ -278,21 +278,24 @@ def test_disk_cross_check_unreadable_root_and_other_notes() -> None:
     disk = _disk((Partition(1, 0x07, True, 32256, 8 << 30, None),),
                  boot_files={"NTLDR": 297_072},
                  arc_paths=("scsi(0)disk(0)rdisk(0)partition(1)\\WINDOWS",))
-    check = get(verify_image(ready_image(), disk=disk), "disk")
-    assert check.passed
-    assert check.detail == "partition 1 exists"
+    report = verify_image(ready_image(), disk=disk)
+    check = get(report, "disk")
+    # The cross-check was asked for and could not run: the floppy is not ready on it.
+    assert check.result is Result.FAIL and not report.ready
+    assert check.detail == ("the cross-check could not run: partition 1's files could not "
+                            "be read, so \\WINDOWS was not looked for")
     assert check.note is not None
-    assert "could not be read" in check.note
     assert "NTLDR is 250,032 bytes on the floppy but 297,072 on the disk" in check.note
     assert "C:\\BOOT.INI starts scsi(0)" in check.note
 
 
-def test_disk_without_partitions_is_skipped() -> None:
+def test_disk_without_partitions_fails_the_cross_check() -> None:
     disk = _disk((), problems=("winxp.img is a qcow2 image, not raw",))
     report = verify_image(ready_image(), disk=disk)
     check = get(report, "disk")
-    assert check.result is Result.SKIP
-    assert "qcow2" in check.detail
+    assert check.result is Result.FAIL and not report.ready
+    assert "the cross-check could not run" in check.detail and "qcow2" in check.detail
+    assert check.fix is not None and "raw image of the Windows disk" in check.fix
 
 
 def test_missing_and_folder_paths_are_operator_errors(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from wizard import PROGRAM
 from wizard.core.errors import WizardError
 from wizard.disk.bootini import BootIni, parse_arc_path, parse_boot_ini_bytes
+from wizard.disk.mbr import read_partition_table
 from wizard.disk.report import DiskReport
 from wizard.floppy.fat12 import (
     FLOPPY_MEDIA,
@@ -150,6 +151,29 @@ def _printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
+def _partition_table(sector0: bytes, size: int) -> str:
+    """``"an MBR partition table (…)"`` when sector 0 is a disk's, not a floppy's; else "".
+
+    A floppy's boot sector has a BIOS parameter block (512 bytes per sector
+    at offset 11) and boot code where a disk's MBR keeps its four partition
+    slots; a disk's MBR has no BPB, and its slots hold partitions that fit
+    in the image.
+    """
+    if int.from_bytes(sector0[11:13], "little") == SECTOR_SIZE and size <= FLOPPY_SIZE:
+        return ""
+    table = read_partition_table(sector0)
+    sectors = max(size // SECTOR_SIZE, 1)
+    found = [e for e in table.entries
+             if e.start > 0 and e.size > 0 and sector0[0x1BE + 16 * (e.number - 1)] in (0, 0x80)
+             and (e.start // SECTOR_SIZE) < sectors]
+    if not found:
+        return ""
+    if table.gpt:
+        return "a GPT partition table"
+    listed = ", ".join(f"partition {e.number} {e.type_name}" for e in found)
+    return f"an MBR partition table ({listed})"
+
+
 def _skip(name: str, title: str, why: str) -> Check:
     return Check(name, title, Result.SKIP, f"not checked: {why}")
 
@@ -166,6 +190,8 @@ class _Verifier:
         self.volume_problem = ""
         self.boot_ini: BootIni | None = None
         self.files: dict[str, int] = {}
+        # Set when the image is something else given by mistake (a disk image).
+        self.not_floppy = ""
 
     def run(self) -> FloppyReport:
         self.checks.append(self.check_size())
@@ -179,7 +205,7 @@ class _Verifier:
             for step in steps:
                 self.checks.extend(step())
         else:
-            why = "the floppy is not formatted"
+            why = self.not_floppy or "the floppy is not formatted"
             self.checks.extend([
                 _skip("bpb", BPB_TITLE, why),
                 _skip("boot-code", "Boot code loads NTLDR", why),
@@ -220,6 +246,13 @@ class _Verifier:
             return Check("formatted", title, Result.FAIL,
                          "no boot signature 0x55AA at the end of the first sector: "
                          "the image is not a formatted floppy", FORMAT_FIX)
+        table = _partition_table(head, self.size)
+        if table:
+            self.not_floppy = f"this is a disk image with {table}, not a floppy"
+            return Check("formatted", title, Result.FAIL, self.not_floppy,
+                         "give the floppy image here (the 1.44 MB image formatted in "
+                         "Windows); the Windows disk image is the one to cross-check "
+                         "against and to bundle as the machine image")
         return Check("formatted", title, Result.PASS, "a boot sector with the signature 0x55AA")
 
     def check_bpb(self) -> list[Check]:
@@ -362,9 +395,15 @@ class _Verifier:
         path = ini.boot_path if ini is not None else None
         if path is None or path.partition is None or path.folder is None:
             return [_skip("disk", title, "BOOT.INI names no usable ARC path")]
+        # The operator asked for the cross-check: a disk it cannot read fails
+        # it (the floppy is not called ready on an unchecked disk).
+        unread_fix = (f"give the raw image of the Windows disk; {PROGRAM} check on the disk "
+                      "image says what is wrong with this one")
         if not disk.partitions:
             why = disk.problems[0] if disk.problems else "the disk image lists no partitions"
-            return [_skip("disk", title, f"the disk inspection found no partitions ({why})")]
+            return [Check("disk", title, Result.FAIL,
+                          f"the cross-check could not run: no partitions could be read from "
+                          f"{disk.path.name} ({why.rstrip('.')})", unread_fix)]
         numbers = sorted(p.number for p in disk.partitions)
         partition = next((p for p in disk.partitions if p.number == path.partition), None)
         copy_fix = ("copy C:\\BOOT.INI of this disk's Windows to the floppy, or correct "
@@ -401,8 +440,10 @@ class _Verifier:
                           f"partition {partition.number} has no folder \\{folder}",
                           copy_fix, note=note)]
         if present is None:
-            note = "; ".join([f"partition {partition.number}'s files could not be read, "
-                              f"so \\{folder} was not looked for", *notes])
+            why = f" ({disk.problems[0].rstrip('.')})" if disk.problems else ""
+            return [Check("disk", title, Result.FAIL,
+                          f"the cross-check could not run: partition {partition.number}'s "
+                          f"files could not be read{why}, so \\{folder} was not looked for",
+                          unread_fix, note=note)]
         return [Check("disk", title, Result.PASS,
-                      f"partition {partition.number} exists"
-                      + ("" if present is None else f" and holds \\{folder}"), note=note)]
+                      f"partition {partition.number} exists and holds \\{folder}", note=note)]
