@@ -136,7 +136,8 @@ class Credentials:
         fix = _how_to_set(name)
         if self.notes:
             fix = "; ".join(self.notes) + ". Or " + fix
-        title = FIELD_TITLES[name].removeprefix("your ")
+        # "no certificate is set", never "no your certificate is set".
+        title = FIELD_TITLES[name].removeprefix("your ").removeprefix("the ")
         raise WizardError(f"no {title} is set", fix, key=FIELD_KEYS[name])
 
     def describe(self) -> list[tuple[str, str, str]]:

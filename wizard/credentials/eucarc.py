@@ -9,7 +9,10 @@ earlier in the file (or in the environment, as a shell would), and the
 ``EUCA_KEY_DIR=$(cd $(dirname ${BASH_SOURCE:-$0}); pwd -P)`` idiom, which
 means "the eucarc's own folder". ``alias`` lines and comments are skipped;
 any other line (``if``, a command, some other ``$(...)``) is skipped with a
-log line, so one odd line never stops the operator.
+log line, so one odd line never stops the operator. A quote that is never
+closed breaks the file for bash too: that is an error naming the line (not
+its text, which may hold a secret). A certificate, key or zip given as the
+eucarc is named for what it is.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ SECRET_NAMES = frozenset({"EC2_SECRET_KEY", "AWS_SECRET_KEY", "AWS_SECRET_ACCESS
 
 class _Unparseable(Exception):
     """A line the data reader does not understand (it is skipped)."""
+
+
+class _Unclosed(_Unparseable):
+    """A quote that is never closed: the file is broken, not just odd."""
 
 
 def read_eucarc(path: Path | str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -67,7 +74,30 @@ def read_eucarc(path: Path | str, environ: Mapping[str, str] | None = None) -> d
             f"cannot read the eucarc {path} ({exc.strerror or exc})",
             "check the file's permissions, or give another eucarc with --eucarc",
         ) from None
+    _refuse_other_files(path, text)
     return parse_eucarc(text, folder=path.resolve().parent, environ=environ, name=str(path))
+
+
+# What else an operator hands over by mistake: the files beside the eucarc in
+# the credentials zip (certificates, keys), or the zip itself.
+_PEM_KINDS = (("CERTIFICATE", "a PEM certificate"), ("PRIVATE KEY", "a PEM private key"),
+              ("PUBLIC KEY", "a PEM public key"))
+
+
+def _refuse_other_files(path: Path, text: str) -> None:
+    """A certificate, key or zip given as the eucarc: say what it is, not what it lacks."""
+    what = None
+    head = text.lstrip()[:100]
+    if head.startswith("-----BEGIN "):
+        label = head.split("\n", 1)[0]
+        what = next((kind for marker, kind in _PEM_KINDS if marker in label), "a PEM file")
+    elif text.startswith("PK\x03\x04"):
+        what = "a zip file (the credentials zip itself?)"
+    if what is not None:
+        raise WizardError(
+            f"{path} is not an eucarc: it is {what}",
+            "give the file named eucarc from your unzipped credentials zip (it sets "
+            "EC2_URL, S3_URL and the keys)")
 
 
 def parse_eucarc(
@@ -96,6 +126,13 @@ def parse_eucarc(
                 value = _command_substitution(rest, folder)
             else:
                 value = _expand_word(rest, values, env, folder)
+        except _Unclosed:
+            # bash refuses the whole file here; skipping the line would leave
+            # only "no secret key is set". The text may hold a secret: not shown.
+            raise WizardError(
+                f"the eucarc {name} line {number} ({var}=...) opens a quote it never closes",
+                f"close the quote on line {number} of {name}, or take the eucarc "
+                "from your credentials zip again") from None
         except _Unparseable as exc:
             shown = var if var in SECRET_NAMES else f"{var} ({exc})"
             log.info("%s line %d: cannot read %s, skipped", name, number, shown)
@@ -128,14 +165,14 @@ def _expand_word(rest: str, values: Mapping[str, str], env: Mapping[str, str],
         if ch == "'":
             end = rest.find("'", i + 1)
             if end < 0:
-                raise _Unparseable("unclosed quote")
+                raise _Unclosed("unclosed quote")
             out.append(rest[i + 1:end])
             i = end + 1
         elif ch == '"':
             i += 1
             while True:
                 if i >= n:
-                    raise _Unparseable("unclosed quote")
+                    raise _Unclosed("unclosed quote")
                 c = rest[i]
                 if c == '"':
                     i += 1
