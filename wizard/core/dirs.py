@@ -1,23 +1,79 @@
-"""Where the wizard keeps sessions and logs (platformdirs, so XDG_* apply).
+"""Where the wizard keeps sessions and logs (platformdirs, so XDG_* apply),
+and the one way it creates folders.
 
-Folders are created mode 0700: they hold state that names credential files
-and bundles that carry wrapped keys.
+Every folder the wizard creates (state, logs, sessions, bundles, work
+folders) is made by ``make_dirs``: each level it creates is 0700, because
+they hold state that names credential files and bundles that carry wrapped
+keys. ``Path.mkdir(parents=True, mode=0o700)`` would not do: it gives the
+mode to the last level only, and the parents get 0777 less the umask.
+Levels that were already there are never re-permissioned: they may be /tmp,
+a shared folder or the operator's home.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import platformdirs
 
 from wizard import PROGRAM
 
+PRIVATE = 0o700
+
+
+def make_dirs(path: Path) -> list[Path]:
+    """Create ``path`` and its missing parents, each new level 0700.
+
+    Returns the levels this call created, outermost first (empty when
+    ``path`` was there already), so a caller that fails can remove exactly
+    those (``remove_created``) and nothing that another process made or that
+    was there before. A level created meanwhile by another process counts as
+    not created here. Raises OSError as ``os.mkdir`` does (e.g.
+    NotADirectoryError when a level is a file).
+    """
+    path = Path(os.path.abspath(path))
+    missing: list[Path] = []
+    for level in (path, *path.parents):
+        if os.path.lexists(level):
+            break
+        missing.append(level)
+    created: list[Path] = []
+    for level in reversed(missing):
+        try:
+            os.mkdir(level, PRIVATE)
+        except FileExistsError:
+            if not level.is_dir():
+                raise
+            continue
+        created.append(level)
+        # A umask that takes bits from the owner (e.g. 0277) would leave a
+        # folder the wizard cannot use; the owner's three bits are the rule.
+        info = os.lstat(level)
+        if stat.S_ISDIR(info.st_mode) and stat.S_IMODE(info.st_mode) != PRIVATE:
+            os.chmod(level, PRIVATE)
+    return created
+
+
+def remove_created(created: list[Path]) -> None:
+    """Remove the levels ``make_dirs`` created, innermost first, while they are empty.
+
+    Only empty folders go (rmdir): files that another process or the
+    operator put there meanwhile are never deleted, and their folder stays.
+    """
+    for level in reversed(created):
+        try:
+            os.rmdir(level)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return
+
 
 def private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) as a 0700 folder and return it."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
+    """Create ``path`` (and parents) with ``make_dirs`` and return it."""
+    make_dirs(path)
     return path
 
 
@@ -29,3 +85,4 @@ def state_dir() -> Path:
 def log_dir() -> Path:
     """The user's log folder for the wizard (one log file per run)."""
     return private_dir(Path(platformdirs.user_log_dir(PROGRAM)))
+

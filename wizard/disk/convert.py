@@ -20,6 +20,7 @@ from pathlib import Path
 
 import humanize
 
+from wizard.core.dirs import make_dirs
 from wizard.core.distro import current_distro
 from wizard.core.errors import WizardError
 from wizard.core.events import (
@@ -102,7 +103,7 @@ def _make_work_dir(work_dir: Path) -> None:
         raise WizardError(f"the work folder {work_dir} is a file, not a folder",
                           "give a folder for the raw image (it is created if missing)")
     try:
-        work_dir.mkdir(parents=True, exist_ok=True)
+        make_dirs(work_dir)
     except OSError as exc:
         raise WizardError(f"cannot create the work folder {work_dir} ({exc.strerror})",
                           "choose a writable folder") from exc

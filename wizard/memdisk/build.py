@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from wizard.core.dirs import private_dir, state_dir
+from wizard.core.dirs import make_dirs, private_dir, state_dir
 from wizard.core.distro import current_distro
 from wizard.core.errors import WizardError
 from wizard.core.events import (
@@ -129,13 +129,14 @@ def _work_folder(work_dir: Path | None) -> Path:
     """The folder builds are made in, created if needed.
 
     The wizard's own folder is made private (0700). A folder the operator
-    names is created if missing but never re-permissioned: it may be /tmp
-    or a shared folder; the build folder inside it is private anyway.
+    names is created if missing (each new level 0700) but never
+    re-permissioned: it may be /tmp or a shared folder; the build folder
+    inside it is private anyway.
     """
     try:
         if work_dir is None:
             return private_dir(state_dir() / "work")
-        work_dir.mkdir(parents=True, exist_ok=True)
+        make_dirs(work_dir)
     except OSError as exc:
         where = work_dir if work_dir is not None else "the wizard's state folder"
         raise WizardError(f"cannot create the work folder {where} ({exc.strerror})",
