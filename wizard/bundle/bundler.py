@@ -7,8 +7,13 @@ as it is written -> the signed manifest, written last and atomically.
 Nothing but the parts and the manifest touches the disk, and memory stays
 bounded by the blocks in flight (see ``_IN_FLIGHT``).
 
-A failure (bad input, a full disk, a cancel) removes every part written, so
-nothing half-done is left that could be mistaken for a bundle.
+A failure (bad input, a full disk, a cancel) removes every part this run
+wrote, and the folders it created if they are empty, so nothing half-done
+is left that could be mistaken for a bundle; nothing another run or the
+operator put there is ever removed. A second run of the same bundle name
+into the same folder is refused while the first holds its lock (``lock``),
+and a bundle is reported only once every part is checked to be there as
+written.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from wizard.bundle import deflate, tarstream
 from wizard.bundle.check import check_bundle
 from wizard.bundle.keys import BundleKeys, sign, verify, wrap
+from wizard.bundle.lock import BundleLock
 from wizard.bundle.manifest import (
     ARCHITECTURES,
     IMAGE_TYPES,
@@ -44,6 +50,7 @@ from wizard.bundle.manifest import (
     render,
     signed_text,
 )
+from wizard.core.dirs import make_dirs, remove_created
 from wizard.core.errors import WizardError
 from wizard.core.events import (
     CancelFlag,
@@ -95,6 +102,9 @@ class BundleRequest:
     part_size: int = PART_SIZE
     block_device_mapping: tuple[tuple[str, str], ...] = ()
     product_codes: tuple[str, ...] = ()
+    # The destination was made new and empty for this request (the default
+    # folder, see ``request.bundle_request``): a failure removes it if empty.
+    fresh_destination: bool = False
 
     @property
     def name(self) -> str:
@@ -235,6 +245,16 @@ def _mib(n: int) -> str:
     return f"{n / 1048576:,.0f} MiB"
 
 
+def _identity(info: os.stat_result) -> tuple[int, ...]:
+    """What tells the file written from any other: its inode, size and times.
+
+    An inode number is reused at once by a file created after another is
+    removed, so the inode alone would take a replacement for the part; the
+    change time is set by the kernel on every write and cannot be set back.
+    """
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
 class _PartWriter:
     """Cut the ciphertext into parts of exactly ``part_size`` bytes as it flows."""
 
@@ -244,7 +264,16 @@ class _PartWriter:
         self.part_size = part_size
         self.max_parts = max_parts
         self.parts: list[Part] = []
+        # Only files this run created, each with its identity when written:
+        # clean-up and the final check touch these and nothing else.
         self.paths: list[Path] = []
+        self._ids: list[tuple[int, ...]] = []
+        # The part being opened: a signal (Ctrl+C) can land between the
+        # create and the line that records it, and a file created but not
+        # recorded would be left behind. It is this run's unless the create
+        # said it exists; under the bundle's lock no other run of the tool
+        # writes parts of this name.
+        self._opening: Path | None = None
         self._file: BinaryIO | None = None
         self._hash = hashlib.sha1()  # noqa: S324 - the format's part digest
         self._filled = 0
@@ -271,16 +300,35 @@ class _PartWriter:
     def _open(self) -> None:
         index = len(self.parts)
         path = self.folder / part_name(self.prefix, index, self.max_parts)
+        self._opening = path
+        try:
+            # Exclusive: never another's file, never through a planted link.
+            self._file = open(path, "xb")  # noqa: SIM115 - closed in _close
+        except FileExistsError:
+            self._opening = None
+            raise WizardError(
+                f"the part {path} appeared while this bundle was being made (another program "
+                "writes bundles of that name into that folder)",
+                "stop the other program, or choose another folder with -d") from None
+        # Recorded only once created: a path this run did not create is
+        # never this run's to remove.
         self.paths.append(path)
-        self._file = open(path, "xb")  # noqa: SIM115 - closed in _close
+        self._opening = None
         self._hash = hashlib.sha1()  # noqa: S324
         self._filled = 0
+
+    def _close_file(self) -> None:
+        """Close the open part, keeping its identity (taken while it is held open)."""
+        assert self._file is not None
+        self._file.flush()
+        self._ids.append(_identity(os.fstat(self._file.fileno())))
+        self._file.close()
+        self._file = None
 
     def _close(self) -> None:
         if self._file is None:
             return
-        self._file.close()
-        self._file = None
+        self._close_file()
         self.parts.append(Part(len(self.parts), self.paths[-1].name, self._hash.hexdigest()))
         log.debug("wrote part %s (%d bytes, SHA-1 %s)", self.paths[-1], self._filled,
                   self.parts[-1].sha1)
@@ -288,15 +336,55 @@ class _PartWriter:
     def finish(self) -> None:
         self._close()
 
+    def _ours(self, index: int) -> bool:
+        """Whether the file at the path of part ``index`` is still the one written."""
+        try:
+            info = os.lstat(self.paths[index])
+        except FileNotFoundError:
+            return False
+        return stat.S_ISREG(info.st_mode) and _identity(info) == self._ids[index]
+
+    def check(self) -> None:
+        """Every part there, the very file written, unchanged: before a manifest names them.
+
+        Each part's SHA-1 was taken from the bytes written into that file;
+        the same file, with the size and change time it had when closed, still
+        holds them, without reading the whole bundle a second time.
+        """
+        for index, path in enumerate(self.paths):
+            if not self._ours(index):
+                raise WizardError(
+                    f"the part {path} was removed or replaced while this bundle was being made; "
+                    "the bundle is not whole",
+                    f"make sure no other program works in {self.folder}, then bundle again")
+
     def abort(self) -> None:
+        removed = 0
         if self._file is not None:
-            self._file.close()
+            # The part still open: its inode cannot be another file's while
+            # it is held, so it is removed by that (a full disk may fail the
+            # flush that closing would do first).
+            held = os.fstat(self._file.fileno())
+            with contextlib.suppress(OSError):
+                info = os.lstat(self.paths[-1])
+                if (info.st_dev, info.st_ino) == (held.st_dev, held.st_ino):
+                    os.unlink(self.paths[-1])
+                    removed += 1
+            with contextlib.suppress(OSError):
+                self._file.close()
             self._file = None
-        for path in self.paths:
+        if self._opening is not None and self._opening not in self.paths:
             with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-        if self.paths:
-            log.info("removed the %d part file(s) of the unfinished bundle", len(self.paths))
+                self._opening.unlink()
+                removed += 1
+        for index in range(len(self._ids)):
+            if not self._ours(index):
+                continue  # gone, or another's file now: not this run's to remove
+            with contextlib.suppress(FileNotFoundError):
+                self.paths[index].unlink()
+                removed += 1
+        if removed:
+            log.info("removed the %d part file(s) of the unfinished bundle", removed)
 
 
 def _refuse_existing(destination: Path, name: str) -> None:
@@ -375,17 +463,6 @@ def finished_bundle(
     return bundle
 
 
-def _first_missing(folder: Path) -> Path | None:
-    """The outermost of ``folder`` and its parents that does not exist yet."""
-    missing = None
-    folder = folder.absolute()
-    for candidate in (folder, *folder.parents):
-        if candidate.exists():
-            break
-        missing = candidate
-    return missing
-
-
 def glob_escape(name: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", name)
 
@@ -415,35 +492,57 @@ def _bundle_image(req: BundleRequest, sink: Sink, cancel: CancelFlag, reuse: boo
     name = req.name
     user = normalise_account(req.user)
     destination = Path(req.destination)
-    # The outermost folder this call creates (-d may name several new
-    # levels): a failure removes it, so no empty folders are left behind.
-    created = _first_missing(destination)
+    # The folders this call creates (-d may name several new levels; the
+    # default folder is new): a failure removes them if they are empty, so
+    # no empty folders are left behind, and never one another run uses.
     try:
-        destination.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        pass  # a file of that name: said below in the operator's words
+        created = make_dirs(destination)
     except OSError as exc:
-        if created is not None:
-            shutil.rmtree(created, ignore_errors=True)
         raise WizardError(f"cannot create the destination {destination} ({exc.strerror})",
                           "choose a folder you can write with -d") from exc
+    if req.fresh_destination and not created:
+        created = [destination.absolute()]
     if not destination.is_dir():
         raise WizardError(f"the destination {destination} is not a folder",
                           "choose a folder with -d")
     try:
-        _refuse_existing(destination, name)
-        _check_space(destination, req.image, name, size)
-        log.info("bundling %s (%d bytes) as %s into %s: type %s, arch %s, account %s",
-                 req.image, size, name, destination, req.image_type, req.arch, user)
-        sink(StepStarted(STEP, f"Bundling {req.image.name}"))
-        key, iv = os.urandom(16), os.urandom(16)
-        max_parts = -(-_max_bundle_size(name, size) // req.part_size)
-        writer = _PartWriter(destination, name, req.part_size, max_parts)
-        try:
-            tar_sha1 = _stream(req, size, key, iv, writer, sink, cancel)
-        except BaseException:
-            writer.abort()
-            raise
+        with BundleLock(destination, name):
+            manifest, manifest_path, writer, tar_sha1 = _make_bundle(
+                req, size, user, destination, sink, cancel)
+    except OSError as exc:
+        remove_created(created)
+        if exc.errno == errno.ENOSPC:
+            raise WizardError(f"the destination {destination} ran out of space while bundling; "
+                              "the partial bundle was removed",
+                              "free some space there or choose another folder with -d") from exc
+        raise WizardError(f"bundling failed: {exc.strerror or exc} ({exc.filename or destination})",
+                          "check the image and the destination folder") from exc
+    except BaseException:
+        remove_created(created)
+        raise
+    log.info("wrote manifest %s: %d parts, %d bytes, tar SHA-1 %s",
+             manifest_path, len(writer.parts), writer.total, tar_sha1)
+    bundle = Bundle(manifest_path, manifest, tuple(writer.paths), req.keys.warnings)
+    sink(StepFinished(STEP, bundle.outputs()))
+    return bundle
+
+
+def _make_bundle(
+    req: BundleRequest, size: int, user: str, destination: Path, sink: Sink,
+    cancel: CancelFlag,
+) -> tuple[Manifest, Path, _PartWriter, str]:
+    """Parts then manifest, under the bundle's lock; a failure removes this run's parts."""
+    name = req.name
+    _refuse_existing(destination, name)
+    _check_space(destination, req.image, name, size)
+    log.info("bundling %s (%d bytes) as %s into %s: type %s, arch %s, account %s",
+             req.image, size, name, destination, req.image_type, req.arch, user)
+    sink(StepStarted(STEP, f"Bundling {req.image.name}"))
+    key, iv = os.urandom(16), os.urandom(16)
+    max_parts = -(-_max_bundle_size(name, size) // req.part_size)
+    writer = _PartWriter(destination, name, req.part_size, max_parts)
+    try:
+        tar_sha1 = _stream(req, size, key, iv, writer, sink, cancel)
         manifest = Manifest(
             name=name, user=user, image_type=req.image_type, arch=req.arch,
             digest=tar_sha1, size=size, bundled_size=writer.total,
@@ -459,29 +558,14 @@ def _bundle_image(req: BundleRequest, sink: Sink, cancel: CancelFlag, reuse: boo
         text = signed_text(manifest)
         manifest = _with_signature(manifest, sign(req.keys.private_key, text), text)
         manifest_path = destination / manifest_name(name)
-        try:
-            write_atomic(manifest_path, render(manifest))
-        except BaseException:
-            writer.abort()
-            raise
-    except OSError as exc:
-        if created is not None:
-            shutil.rmtree(created, ignore_errors=True)
-        if exc.errno == errno.ENOSPC:
-            raise WizardError(f"the destination {destination} ran out of space while bundling; "
-                              "the partial bundle was removed",
-                              "free some space there or choose another folder with -d") from exc
-        raise WizardError(f"bundling failed: {exc.strerror or exc} ({exc.filename or destination})",
-                          "check the image and the destination folder") from exc
+        # Last, right before the manifest: a bundle is never written, nor
+        # reported, with a part missing.
+        writer.check()
+        write_atomic(manifest_path, render(manifest))
     except BaseException:
-        if created is not None:
-            shutil.rmtree(created, ignore_errors=True)
+        writer.abort()
         raise
-    log.info("wrote manifest %s: %d parts, %d bytes, tar SHA-1 %s",
-             manifest_path, len(writer.parts), writer.total, tar_sha1)
-    bundle = Bundle(manifest_path, manifest, tuple(writer.paths), req.keys.warnings)
-    sink(StepFinished(STEP, bundle.outputs()))
-    return bundle
+    return manifest, manifest_path, writer, tar_sha1
 
 
 def _with_signature(m: Manifest, signature: str, text: bytes) -> Manifest:

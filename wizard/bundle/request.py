@@ -14,12 +14,15 @@ credentials package (the step packages stay independent of each other).
 from __future__ import annotations
 
 import os
+import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
-from wizard.bundle.bundler import BundleRequest
+from wizard.bundle.bundler import BundleRequest, check_request
 from wizard.bundle.keys import BundleKeys
+from wizard.core.errors import WizardError
 
 
 class _Setting(Protocol):
@@ -34,11 +37,24 @@ class LoadedCredentials(Protocol):
 
 
 def default_destination(name: str) -> Path:
-    """A new folder on disk (not a RAM-backed /tmp) for a bundle of ``name``."""
+    """A new, empty, private folder on disk (not a RAM-backed /tmp) for a bundle of ``name``.
+
+    Made here and now, exclusively (mkdtemp: never a folder or a link that
+    is already there, a name nobody can guess, mode 0700). A predictable
+    name (date and pid) let anyone who can write $TMPDIR plant a folder or
+    a link there beforehand and receive the parts and the manifest.
+    """
     # /var/tmp is on disk and survives a reboot; /tmp is often a small tmpfs.
     fallback = "/var/tmp" if Path("/var/tmp").is_dir() else "/tmp"  # noqa: S108
     base = Path(os.environ.get("TMPDIR") or fallback)
-    return base / f"bundle-{name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    # The readable part says what and when; mkdtemp adds the random part.
+    prefix = f"bundle-{name}-{time.strftime('%Y%m%d-%H%M%S')}-"
+    try:
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+    except OSError as exc:
+        raise WizardError(f"cannot create a bundle folder in {base} ({exc.strerror})",
+                          "choose a folder for the bundle with -d, or set TMPDIR to a "
+                          "folder you can write") from exc
 
 
 def bundle_request(
@@ -48,7 +64,9 @@ def bundle_request(
 ) -> tuple[BundleRequest, bool]:
     """The request for bundling ``image``, and whether its destination was chosen by default.
 
-    ``destination`` None picks a new folder under $TMPDIR (else /var/tmp).
+    ``destination`` None creates a new folder under $TMPDIR (else /var/tmp)
+    with ``default_destination``, once the inputs are checked; the request
+    says so (``fresh_destination``), and a bundle that fails removes it.
     The keys are loaded and checked here (``BundleKeys.load``): a missing or
     unreadable certificate or key is a ``WizardError`` before anything is
     written. ``request.keys.warnings`` says what the caller should show
@@ -60,11 +78,16 @@ def bundle_request(
         Path(credentials.require("cloud_cert").value),
     )
     image = Path(image)
-    chosen = destination is None
-    folder = default_destination(prefix or image.name) if destination is None else Path(destination)
     request = BundleRequest(
-        image=image, destination=folder, keys=keys, user=credentials.require("user").value,
+        image=image, destination=Path(destination) if destination is not None else Path(),
+        keys=keys, user=credentials.require("user").value,
         prefix=prefix, arch=arch, image_type=image_type,
         kernel_id=kernel_id, ramdisk_id=ramdisk_id,
     )
-    return request, chosen
+    if destination is not None:
+        return request, False
+    # Checked before the default folder is made: a mistyped image or name
+    # must not leave an empty folder behind.
+    check_request(request)
+    folder = default_destination(request.name)
+    return replace(request, destination=folder, fresh_destination=True), True
