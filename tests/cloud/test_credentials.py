@@ -218,7 +218,7 @@ def test_missing_or_unreadable_eucarc(tmp_path: Path) -> None:
     with pytest.raises(WizardError) as info:
         load_credentials(environ={}, eucarc=tmp_path / "nope" / "eucarc", ini_paths=[])
     assert str(tmp_path / "nope" / "eucarc") in info.value.message
-    assert info.value.fix and "--eucarc" in info.value.fix
+    assert info.value.fix and "eucarc" in info.value.fix and info.value.key == "cloud.eucarc"
     with pytest.raises(WizardError) as info:
         load_credentials(environ={}, eucarc=tmp_path, ini_paths=[])
     assert "folder" in info.value.message
@@ -271,7 +271,7 @@ def test_eucarc_that_is_a_fifo_is_refused_without_waiting(tmp_path: Path) -> Non
     out = subprocess.run([sys.executable, "-c", code, str(fifo)], capture_output=True,
                          text=True, timeout=30, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert f"the eucarc {fifo} is not a regular file" in out.stdout
-    assert "--eucarc" in out.stdout
+    assert "give the eucarc file from your cloud credentials zip" in out.stdout
 
 
 def test_ini_that_is_not_utf8_is_an_operator_error(tmp_path: Path) -> None:

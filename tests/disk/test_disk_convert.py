@@ -189,6 +189,7 @@ def test_an_unrelated_file_of_the_same_name_is_never_replaced(
     with pytest.raises(WizardError) as caught:
         convert_to_raw(disks["xp_scsi_qcow2"], work, sink=events.append)
     assert "already exists and is not a conversion of" in caught.value.message
-    assert "--convert-to" in (caught.value.fix or "")
+    assert "another folder for the raw copy" in (caught.value.fix or "")
+    assert caught.value.key == "build.convert_to"
     assert mine.read_bytes() == b"the operator's own raw disk, another size"
     assert events == [] and sorted(p.name for p in work.iterdir()) == ["xp_scsi.raw"]

@@ -60,7 +60,7 @@ def test_nt6_is_a_problem_for_memdisk_but_not_native(disks: dict[str, Path]) -> 
     memdisk = inspect_disk(disks["nt6"], recipe="memdisk")
     assert memdisk.nt6
     assert len(memdisk.problems) == 1
-    assert "BOOTMGR" in memdisk.problems[0] and "--recipe native" in memdisk.problems[0]
+    assert "BOOTMGR" in memdisk.problems[0] and "use the native recipe" in memdisk.problems[0]
     native = inspect_disk(disks["nt6"], recipe="native")
     assert native.nt6 and native.problems == ()
     assert native.boot_files == {"BOOTMGR": len(b"BOOTMGR stand-in " * 100)}

@@ -188,7 +188,7 @@ def test_create_never_replaces_a_device_fifo_or_link(tmp_path: Path) -> None:
     dangling.symlink_to(tmp_path / "nowhere.img")
     for path, words in ((pipe, "not a regular file"), (link, "symbolic link"),
                         (dangling, "symbolic link")):
-        one_line_error(cli("floppy", "create", path, "--force"), words, "even with --force")
+        one_line_error(cli("floppy", "create", path, "--force"), words, "even when told to")
     assert pipe.is_fifo()
     assert link.is_symlink() and target.read_bytes() == b"formatted floppy, keep me"
     assert dangling.is_symlink() and not (tmp_path / "nowhere.img").exists()

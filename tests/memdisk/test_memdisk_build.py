@@ -74,7 +74,7 @@ def test_timeout_stops_make_and_its_children(tmp_path: Path) -> None:
         build_memdisk(tree, out, work_dir=tmp_path / "work", timeout=1.5)
     assert time.monotonic() - started < 20
     assert "did not finish within 1.5 seconds" in caught.value.message
-    assert "--timeout" in (caught.value.fix or "")
+    assert "more time" in (caught.value.fix or "") and caught.value.key == "build.timeout"
     assert not out.exists()
 
 
@@ -222,7 +222,7 @@ def test_a_work_dir_that_cannot_be_made_is_an_operator_error(tmp_path: Path) -> 
     with pytest.raises(WizardError, match="cannot create the work folder") as caught:
         build_memdisk(make_tree(tmp_path / "src"), tmp_path / "memdisk",
                       work_dir=blocker / "work", sink=events.append)
-    assert "--work-dir" in (caught.value.fix or "")
+    assert "work folder" in (caught.value.fix or "") and caught.value.key == "build.work_dir"
     assert events == []
 
 

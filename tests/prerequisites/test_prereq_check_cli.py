@@ -184,5 +184,5 @@ def test_a_bad_ca_bundle_is_a_row_not_a_crash(tmp_path: Path, url: str) -> None:
     # Long temporary paths are cut to the width: compare without white space.
     out = "".join(result.stdout.split())
     for words in (f"FAIL EC2 endpoint {https}: the CA bundle {eucarc} cannot be used",
-                  "fix: give a PEM file of CA certificates with --ca-bundle"):
+                  "give a PEM file of CA certificates as the CA bundle (--ca-bundle)"):
         assert "".join(words.split()) in out, result.stdout

@@ -128,7 +128,7 @@ def test_nt6_fails_memdisk_but_passes_native(
                          environ={}, ini_paths=[])
     assert not all_needed_ok(memdisk)
     problems = [r.value for r in memdisk if r.name == "disk problem"]
-    assert any("--recipe native" in text for text in problems)
+    assert any("use the native recipe" in text for text in problems)
     native = run_checks("native", eucarc=eucarc, disk=windows["nt6"], work_dir=tmp_path,
                         environ={}, ini_paths=[])
     assert all_needed_ok(native)

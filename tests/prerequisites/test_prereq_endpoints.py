@@ -61,4 +61,5 @@ def test_an_unusable_ca_bundle_is_a_failed_probe_with_its_fix(tmp_path) -> None:
                                ca_bundle=str(bundle))
         assert not probe.ok
         assert probe.detail == f"the CA bundle {bundle} cannot be used ({why})"
-        assert probe.fix is not None and "--ca-bundle" in probe.fix
+        assert probe.fix is not None and "as the CA bundle" in probe.fix
+        assert probe.key == "cloud.ca_bundle"

@@ -26,7 +26,9 @@ def part_paths(manifest: Manifest, source: Path) -> list[Path]:
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
         raise WizardError(
             f"the part {missing[0]}{more} of the bundle is missing from {source}",
-            "copy every .part file listed in the manifest into that folder (or give it with -s)",
+            "copy every .part file listed in the manifest into that folder, or give the "
+            "folder that holds them",
+            key="build.parts",
         )
     return paths
 

@@ -233,7 +233,8 @@ def _timed_out(argv: Sequence[str], timeout: float | None, tail: deque[str]) -> 
     return WizardError(
         f"{Path(argv[0]).name} did not finish within {timeout or 0:g} seconds "
         f"(last output: {tail[-1] if tail else 'none'})",
-        "give it more time with --timeout, or look at its output in the log",
+        "look at its output in the log, or give it more time",
+        key="build.timeout",
     )
 
 

@@ -44,6 +44,9 @@ class _Unclosed(_Unparseable):
     """A quote that is never closed: the file is broken, not just odd."""
 
 
+_KEY = "cloud.eucarc"
+
+
 def read_eucarc(path: Path | str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The variables an eucarc sets, in the order it sets them.
 
@@ -54,7 +57,8 @@ def read_eucarc(path: Path | str, environ: Mapping[str, str] | None = None) -> d
         # Opening a FIFO (or a terminal) would wait for a writer forever.
         raise WizardError(
             f"the eucarc {path} is not a regular file (a FIFO or a device?)",
-            "give the eucarc file from your cloud credentials zip, e.g. --eucarc ~/creds/eucarc",
+            "give the eucarc file from your cloud credentials zip, e.g. ~/creds/eucarc",
+            key=_KEY,
         )
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -62,17 +66,20 @@ def read_eucarc(path: Path | str, environ: Mapping[str, str] | None = None) -> d
         raise WizardError(
             f"the eucarc {path} does not exist",
             "give the path of the eucarc from your cloud credentials zip (unzip it "
-            "first), e.g. --eucarc ~/creds/eucarc",
+            "first), e.g. ~/creds/eucarc",
+            key=_KEY,
         ) from None
     except IsADirectoryError:
         raise WizardError(
             f"the eucarc {path} is a folder, not a file",
-            f"give the eucarc file inside it, e.g. --eucarc {path / 'eucarc'}",
+            f"give the eucarc file inside it, e.g. {path / 'eucarc'}",
+            key=_KEY,
         ) from None
     except OSError as exc:
         raise WizardError(
             f"cannot read the eucarc {path} ({exc.strerror or exc})",
-            "check the file's permissions, or give another eucarc with --eucarc",
+            "check the file's permissions, or give another eucarc",
+            key=_KEY,
         ) from None
     _refuse_other_files(path, text)
     return parse_eucarc(text, folder=path.resolve().parent, environ=environ, name=str(path))
@@ -97,7 +104,7 @@ def _refuse_other_files(path: Path, text: str) -> None:
         raise WizardError(
             f"{path} is not an eucarc: it is {what}",
             "give the file named eucarc from your unzipped credentials zip (it sets "
-            "EC2_URL, S3_URL and the keys)")
+            "EC2_URL, S3_URL and the keys)", key=_KEY)
 
 
 def parse_eucarc(
@@ -132,7 +139,7 @@ def parse_eucarc(
             raise WizardError(
                 f"the eucarc {name} line {number} ({var}=...) opens a quote it never closes",
                 f"close the quote on line {number} of {name}, or take the eucarc "
-                "from your credentials zip again") from None
+                "from your credentials zip again", key=_KEY) from None
         except _Unparseable as exc:
             shown = var if var in SECRET_NAMES else f"{var} ({exc})"
             log.info("%s line %d: cannot read %s, skipped", name, number, shown)

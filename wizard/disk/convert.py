@@ -75,7 +75,8 @@ def convert_to_raw(
         raise WizardError(
             f"{dest} already exists and is not a conversion of {image} (another size, "
             "older than the image, or not a raw disk)",
-            f"move {dest} away, or give another folder with --convert-to",
+            f"move {dest} away, or give another folder for the raw copy",
+            key="build.convert_to",
         )
     sink(StepStarted(STEP, f"Converting {image.name} to raw"))
     try:
@@ -101,12 +102,13 @@ def _qemu_img(fmt: str) -> str:
 def _make_work_dir(work_dir: Path) -> None:
     if work_dir.exists() and not work_dir.is_dir():
         raise WizardError(f"the work folder {work_dir} is a file, not a folder",
-                          "give a folder for the raw image (it is created if missing)")
+                          "give a folder for the raw image (it is created if missing)",
+                          key="build.convert_to")
     try:
         make_dirs(work_dir)
     except OSError as exc:
         raise WizardError(f"cannot create the work folder {work_dir} ({exc.strerror})",
-                          "choose a writable folder") from exc
+                          "choose a writable folder", key="build.convert_to") from exc
 
 
 def readable_size(qemu_img: str, image: Path, fmt: str) -> int:

@@ -41,15 +41,20 @@ def describe_format(name: str) -> str:
     return _NAMES.get(name, name)
 
 
+# The input a disk image is, for errors (wizard.core.keys).
+KEY = "build.disk"
+
+
 def _open_error(path: Path, exc: OSError) -> WizardError:
     if isinstance(exc, FileNotFoundError):
         return WizardError(f"the disk image {path} does not exist",
-                           "give the path of the Windows disk image with --disk")
+                           "give the path of the Windows disk image", key=KEY)
     if isinstance(exc, IsADirectoryError):
         return WizardError(f"the disk image {path} is a folder",
-                           "give the path of the disk image file itself")
+                           "give the path of the disk image file itself", key=KEY)
     return WizardError(f"cannot read the disk image {path} ({exc.strerror})",
-                       "check the file's permissions (the wizard needs no root, only read access)")
+                       "check the file's permissions (the wizard needs no root, only read access)",
+                       key=KEY)
 
 
 def detect_format(path: Path) -> str:
@@ -63,7 +68,7 @@ def detect_format(path: Path) -> str:
                 f"the disk image {path} is neither a file nor a block device (a FIFO or "
                 "character device?)",
                 "give the disk image file, or the block device (LVM volume) that holds "
-                "the disk")
+                "the disk", key=KEY)
         with open(path, "rb") as handle:
             head = handle.read(512)
             size = handle.seek(0, 2)

@@ -144,7 +144,7 @@ def _not_raw(path: Path, fmt: str, recipe: str) -> DiskReport:
     finder.problem(
         f"{path} is a {describe_format(fmt)} image, not raw; the cloud boots raw disk "
         f"images: convert it ({conversion_command(path, fmt, Path(raw_name(path)))}, or "
-        "euca-windows-wizard check --disk IMAGE --convert-to DIR)"
+        "have the check convert it into a folder you choose)"
     )
     finder.warn("the partitions and boot files inside were not checked: "
                 "they are read once the image is converted to raw")
@@ -214,7 +214,7 @@ class _Findings:
                 self.problem(
                     f"{where} holds BOOTMGR and no NTLDR: this is Windows Vista or later "
                     "(NT 6+), which the memdisk recipe cannot boot; use the native "
-                    "recipe (--recipe native) on Eucalyptus 3.x/4.x"
+                    "recipe on Eucalyptus 3.x/4.x"
                 )
             return
         if not has("NTLDR"):

@@ -13,6 +13,9 @@ from wizard.core.errors import WizardError
 from wizard.core.files import write_atomic
 from wizard.floppy.fat12 import FLOPPY_SIZE
 
+# The input the floppy image is, for errors (wizard.core.keys).
+KEY = "build.floppy"
+
 
 def create_blank(path: Path, force: bool = False) -> Path:
     """Write a blank 1.44 MB image at ``path``; returns its absolute path.
@@ -23,20 +26,21 @@ def create_blank(path: Path, force: bool = False) -> Path:
     path = Path(path).expanduser().absolute()
     if path.is_dir():
         raise WizardError(f"{path} is a folder", "give a file name for the floppy image, "
-                          f"e.g. {path / 'win-boot.img'}")
+                          f"e.g. {path / 'win-boot.img'}", key=KEY)
     if not path.parent.is_dir():
         raise WizardError(f"the folder {path.parent} does not exist",
-                          "create it first, or give another path")
+                          "create it first, or give another path", key=KEY)
     if path.is_symlink() or (path.exists() and not path.is_file()):
-        # --force replaces by renaming over the name: a link would be replaced
+        # Replacing (force) renames over the name over the name: a link would be replaced
         # by a file (not its target written), and a device such as /dev/null
         # or a FIFO would be swapped for a file. Neither is what was meant.
         kind = "a symbolic link" if path.is_symlink() else "not a regular file"
-        raise WizardError(f"{path} is {kind}, so it is not replaced, even with --force",
-                          "give the path of a new or existing image file")
+        raise WizardError(f"{path} is {kind}, so it is not replaced, even when told to",
+                          "give the path of a new or existing image file", key=KEY)
     if path.exists() and not force:
         raise WizardError(f"{path} already exists",
-                          "add --force to replace it with a blank image, or give another path")
+                          "give another path, or say to replace it with a blank image",
+                          key="build.replace")
     try:
         write_atomic(path, bytes(FLOPPY_SIZE))
     except OSError as exc:

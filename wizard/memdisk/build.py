@@ -90,29 +90,33 @@ def _prepare_source(source: Path, build_dir: Path) -> Path:
 
 def check_inputs(source: Path, out: Path, timeout: float, path: str | None = None) -> None:
     """Refuse what cannot make a build, before anything starts (WizardError)."""
-    source_fix = "give a syslinux release tarball or its unpacked folder with --source"
+    source_fix = "give a syslinux release tarball or its unpacked folder"
+    source_key = "build.syslinux_source"
     if not source.exists():
-        raise WizardError(f"{source} does not exist", source_fix)
+        raise WizardError(f"{source} does not exist", source_fix, key=source_key)
     if not (source.is_dir() or source.is_file()):
         raise WizardError(f"{source} is neither a file nor a folder (a device or FIFO?)",
-                          source_fix)
+                          source_fix, key=source_key)
     if source.is_dir():
         find_memdisk_folder(source)  # before anything is copied
     if source.is_file() and not _is_tarball(source):
         raise WizardError(f"{source} is not a tar archive (plain, gzip, bzip2 or xz)",
-                          source_fix)
+                          source_fix, key=source_key)
     if not math.isfinite(timeout) or timeout <= 0:
         raise WizardError(f"the timeout must be a positive number of seconds, not {timeout:g}",
-                          f"give e.g. --timeout {DEFAULT_TIMEOUT:g}")
+                          f"give a time limit in seconds, e.g. {DEFAULT_TIMEOUT:g}",
+                          key="build.timeout")
     if out.is_dir():
         raise WizardError(f"the output {out} is a folder",
-                          f"give a file name for memdisk, e.g. -o {out / 'memdisk'}")
+                          f"give a file name for memdisk, e.g. {out / 'memdisk'}",
+                          key="build.memdisk")
     if out.exists() and not out.is_file():
         raise WizardError(f"the output {out} exists and is not a regular file",
-                          "give another path with -o")
+                          "give another path for memdisk", key="build.memdisk")
     if not out.parent.is_dir():
         raise WizardError(
-            f"the folder of {out} does not exist", f"create {out.parent} or choose another -o"
+            f"the folder of {out} does not exist",
+            f"create {out.parent} or choose another path for memdisk", key="build.memdisk",
         )
     _check_tools(path)
 
@@ -140,10 +144,10 @@ def _work_folder(work_dir: Path | None) -> Path:
     except OSError as exc:
         where = work_dir if work_dir is not None else "the wizard's state folder"
         raise WizardError(f"cannot create the work folder {where} ({exc.strerror})",
-                          "give a writable folder with --work-dir") from exc
+                          "give a work folder you can write", key="build.work_dir") from exc
     if not work_dir.is_dir():
         raise WizardError(f"the work folder {work_dir} is not a folder",
-                          "give a folder with --work-dir")
+                          "give a work folder", key="build.work_dir")
     return work_dir
 
 
@@ -191,7 +195,7 @@ def _build(
         build_dir = Path(tempfile.mkdtemp(prefix="memdisk-build-", dir=work))
     except OSError as exc:
         raise WizardError(f"cannot create a build folder in {work} ({exc.strerror})",
-                          "give a writable folder with --work-dir") from exc
+                          "give a work folder you can write", key="build.work_dir") from exc
     try:
         tree = _prepare_source(source, build_dir)
         folder = find_memdisk_folder(tree)

@@ -44,40 +44,48 @@ class MemdiskInfo:
         return f"{version}, boot protocol {self.protocol}, {self.size} bytes"
 
 
+# The input memdisk is, for errors (wizard.core.keys).
+KEY = "build.memdisk"
+
+
 def verify_memdisk(path: Path) -> MemdiskInfo:
     """Check ``path`` is a Linux boot-protocol image; raise WizardError if not."""
     path = Path(path)
-    fix = ("use the distribution's memdisk (euca-windows-wizard memdisk find) "
-           "or build one (euca-windows-wizard memdisk build --source SYSLINUX.tar.gz)")
+    fix = ("use the distribution's memdisk (package syslinux-common or syslinux) "
+           "or build one from a syslinux release")
     try:
         size = path.stat().st_size
         if path.is_dir():
             raise WizardError(f"{path} is a folder, not a memdisk file",
                               "give the path of the memdisk file itself, e.g. "
-                              f"{path / 'memdisk'}")
+                              f"{path / 'memdisk'}", key=KEY)
         if not path.is_file():
-            raise WizardError(f"{path} is not a regular file (a device or FIFO?)", fix)
+            raise WizardError(f"{path} is not a regular file (a device or FIFO?)", fix, key=KEY)
         if size > _MAX_SIZE:
             raise WizardError(
-                f"{path} is not a memdisk: {size} bytes is far larger than memdisk ever is", fix
+                f"{path} is not a memdisk: {size} bytes is far larger than memdisk ever is",
+                fix, key=KEY,
             )
         data = path.read_bytes()
     except FileNotFoundError as exc:
-        raise WizardError(f"{path} does not exist", fix) from exc
+        raise WizardError(f"{path} does not exist", fix, key=KEY) from exc
     except OSError as exc:
         raise WizardError(f"cannot read {path} ({exc.strerror})",
-                          "check the file's permissions (reading it needs no root)") from exc
+                          "check the file's permissions (reading it needs no root)",
+                          key=KEY) from exc
     if len(data) < _HEADER_END:
         raise WizardError(
-            f"{path} is not a memdisk: {len(data)} bytes is too short for a boot header", fix
+            f"{path} is not a memdisk: {len(data)} bytes is too short for a boot header",
+            fix, key=KEY,
         )
     if data[_SIGNATURE_AT:_SIGNATURE_AT + 2] != b"\x55\xaa":
         raise WizardError(
-            f"{path} is not a memdisk: no boot signature 0x55AA at offset 0x1FE", fix
+            f"{path} is not a memdisk: no boot signature 0x55AA at offset 0x1FE", fix, key=KEY
         )
     if data[_MAGIC_AT:_MAGIC_AT + 4] != b"HdrS":
         raise WizardError(
-            f"{path} is not a memdisk: no Linux boot header ('HdrS' at offset 0x202)", fix
+            f"{path} is not a memdisk: no Linux boot header ('HdrS' at offset 0x202)",
+            fix, key=KEY,
         )
     (protocol,) = struct.unpack_from("<H", data, _VERSION_AT)
     major, minor = protocol >> 8, protocol & 0xFF
@@ -85,7 +93,7 @@ def verify_memdisk(path: Path) -> MemdiskInfo:
     if major != 2 or minor > 0x7F:
         raise WizardError(
             f"{path} is not a memdisk: boot protocol version {major}.{minor:02d} is not 2.x",
-            fix,
+            fix, key=KEY,
         )
     return MemdiskInfo(
         path=path,

@@ -293,7 +293,7 @@ def check_endpoints(creds: Credentials, timeout: float = 3.0) -> list[CheckResul
             fix = (f"check {item.value} (from {item.source}), that the cloud is up and "
                    f"that {where} can be reached from this machine")
         rows.append(CheckResult(title, probe.ok, f"{item.value}: {probe.detail}", fix,
-                                key=FIELD_KEYS[name]))
+                                key=probe.key or FIELD_KEYS[name]))
     return rows
 
 

@@ -24,8 +24,10 @@ class Probe:
     detail: str
     host: str = ""
     port: int = 0
-    # Set when the fix is not "is the cloud up and reachable" (a bad CA bundle).
+    # Set when the fix is not "is the cloud up and reachable" (a bad CA bundle),
+    # with the answer key of the input to change.
     fix: str | None = None
+    key: str | None = None
 
 
 def probe_endpoint(
@@ -51,8 +53,9 @@ def probe_endpoint(
             why = ("it holds no PEM certificate" if isinstance(exc, ssl.SSLError)
                    else exc.strerror or str(exc))
             return Probe(False, f"the CA bundle {ca_bundle} cannot be used ({why})", host, port,
-                         fix=f"give a PEM file of CA certificates with --ca-bundle (or unset "
-                         f"AWS_CA_BUNDLE / ca-bundle if {ca_bundle} is wrong)")
+                         fix=f"unset AWS_CA_BUNDLE / ca-bundle if {ca_bundle} is wrong, or "
+                         "give a PEM file of CA certificates as the CA bundle",
+                         key="cloud.ca_bundle")
         if not verify:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
