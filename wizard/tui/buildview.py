@@ -19,6 +19,7 @@ from wizard.core.events import (
     LogLine,
     StepFailed,
     StepFinished,
+    StepPhase,
     StepProgress,
     StepStarted,
     StepWarning,
@@ -112,6 +113,27 @@ class Failure:
     key: str | None
 
 
+@dataclass(frozen=True)
+class TransferShow:
+    """What a progress bar and its label show, copied out of the model."""
+
+    done: int
+    total: int | None
+    state: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RowShow:
+    head: str
+    bundle: TransferShow
+    upload: TransferShow
+
+
+def show_transfer(transfer: Transfer) -> TransferShow:
+    return TransferShow(transfer.done, transfer.total, transfer.state, transfer.describe())
+
+
 @dataclass
 class BuildView:
     """Everything the Build screen shows, folded from the events in order."""
@@ -133,8 +155,9 @@ class BuildView:
 
     def apply(self, seq: int, ts: float, event: Any) -> list[str]:
         """Fold one stamped event in; returns the lines it adds to the log view."""
-        if seq <= self.last_seq:
-            return []  # seen already (a reader that replays)
+        if seq < self.last_seq:
+            return []  # seen already (a reader that replays). Equal: the reader's
+            # warning about a corrupt line carries the seq of the line before it.
         self.last_seq, self.last_ts = seq, ts
         step: str = getattr(event, "step", "")
         artifact, _, kind = step.partition(".")
@@ -143,8 +166,8 @@ class BuildView:
             self.current, self.phase, self.failure = step, None, None
             self._set_state(row, kind, step, "running")
             return [f"{step}: {event.title}"]
-        if type(event).__name__ == "StepPhase":
-            self.phase = str(getattr(event, "phase", ""))
+        if isinstance(event, StepPhase):
+            self.phase = event.phase
             if row is not None and kind == "register":
                 row.register = self.phase
             return [f"{step}: {self.phase}"]
@@ -173,8 +196,7 @@ class BuildView:
             return [f"{step}: done"]
         if isinstance(event, StepFailed):
             self._set_state(row, kind, step, "failed")
-            self.failure = Failure(step, event.message, event.fix,
-                                   getattr(event, "key", None))
+            self.failure = Failure(step, event.message, event.fix, event.key)
             fix = f" Fix: {event.fix}." if event.fix else ""
             return [f"{step}: FAILED: {event.message}.{fix}"]
         return []
@@ -195,6 +217,19 @@ class BuildView:
                                                                              row.register)
         elif row is None and step:
             self.other_steps[step] = state
+
+    def rows_shown(self) -> dict[str, RowShow]:
+        """Each row as text and figures: safe to hand from the follower's thread."""
+        return {artifact: RowShow(f"{row.title}: {row.register}", show_transfer(row.bundle),
+                                  show_transfer(row.upload))
+                for artifact, row in self.rows.items()}
+
+    def status_words(self) -> str:
+        """Where the build is: the step running and its phase, the other steps' states."""
+        words = [f"{step} {state}" for step, state in self.other_steps.items()]
+        if self.current:
+            words.append(f"now {self.current}" + (f" ({self.phase})" if self.phase else ""))
+        return ", ".join(words)
 
     @property
     def finished(self) -> bool:

@@ -12,23 +12,43 @@ quitting leaves the build running; Cancel asks, then stops it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
-from textual import on
+from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Label, Log, ProgressBar, Static
+from textual.worker import get_current_worker
 
 from wizard.core.errors import WizardError
 from wizard.tui import sessionlink
 from wizard.tui.base import WizardScreen
-from wizard.tui.buildview import ARTIFACTS, BuildView, Transfer
+from wizard.tui.buildview import ARTIFACT_TITLES, ARTIFACTS, BuildView, Failure, RowShow
+from wizard.tui.messages import WorkFailed
 
 POLL_SECONDS = 0.2
 LOG_TAIL = 12
+YIELD_EVERY = 256
+
+
+@dataclass
+class BuildUpdate(Message):
+    """One tick of the follower: new log lines and the view as it now stands."""
+
+    lines: list[str]
+    rows: dict[str, RowShow]
+    status: str
+    running: bool
+    failure: Failure | None
+    ids: dict[str, str]
+    finished: bool
 
 
 class ConfirmCancel(ModalScreen[bool]):
@@ -78,16 +98,15 @@ class ImageRowView(Vertical):
                 yield ProgressBar(total=None, show_eta=False, id=f"{self.artifact}-{kind}-bar")
                 yield Static("waiting", id=f"{self.artifact}-{kind}-text")
 
-    def show(self, head: str, bundle: Transfer, upload: Transfer) -> None:
-        self.query_one(f"#{self.artifact}-head", Static).update(head)
-        for kind, transfer in (("bundle", bundle), ("upload", upload)):
+    def show(self, row: RowShow) -> None:
+        self.query_one(f"#{self.artifact}-head", Static).update(row.head)
+        for kind, transfer in (("bundle", row.bundle), ("upload", row.upload)):
             bar = self.query_one(f"#{self.artifact}-{kind}-bar", ProgressBar)
             if transfer.total:
                 bar.update(total=transfer.total, progress=transfer.done)
             elif transfer.state == "done":
                 bar.update(total=1, progress=1)
-            self.query_one(f"#{self.artifact}-{kind}-text", Static).update(
-                transfer.describe())
+            self.query_one(f"#{self.artifact}-{kind}-text", Static).update(transfer.text)
 
 
 class BuildScreen(WizardScreen):
@@ -111,9 +130,6 @@ class BuildScreen(WizardScreen):
     def __init__(self, session: str | None = None) -> None:
         super().__init__()
         self.session = session
-        self.view = BuildView()
-        self.follower: sessionlink.EventFollower | None = None
-        self.pending_lines: list[str] = []
         self.running = False
         self.reported = False
 
@@ -131,7 +147,7 @@ class BuildScreen(WizardScreen):
         with Vertical(id="progress"):
             yield Static("", id="status")
             for artifact in ARTIFACTS:
-                yield ImageRowView(artifact, self.view.rows[artifact].title)
+                yield ImageRowView(artifact, ARTIFACT_TITLES[artifact])
         yield Log(max_lines=20000, id="build-log")
 
     def on_mount(self) -> None:
@@ -180,20 +196,14 @@ class BuildScreen(WizardScreen):
         self.session = name
         self.wizard.session = name
         self.add_class("following")
-        if self.wizard.choices.mode == "native" or (name and self._native(name)):
+        if self.wizard.choices.mode == "native" or self._native(name):
             for artifact in ("kernel", "ramdisk"):
                 self.query_one(f"#row-{artifact}").display = False
-        try:
-            self.follower = sessionlink.EventFollower(name)
-        except WizardError as exc:
-            self.fail("Following the build", exc)
-            return
         warning = sessionlink.linger_warning()
         if warning:
-            self.pending_lines.append(f"warning: {warning}")
+            self.query_one("#build-log", Log).write_line(f"warning: {warning}")
         self.query_one("#build-log", Log).focus()
-        self.poll()
-        self.set_interval(POLL_SECONDS, self.poll)
+        self.follow_log(name)
 
     def _native(self, name: str) -> bool:
         try:
@@ -202,57 +212,78 @@ class BuildScreen(WizardScreen):
         except WizardError:
             return False
 
-    def poll(self) -> None:
-        """Fold what the event log gained into the view; one redraw per tick."""
-        if self.follower is None or self.session is None:
-            return
+    @work(thread=True, exclusive=True, exit_on_error=False, group="follow")
+    def follow_log(self, name: str) -> None:
+        """Read the event log and fold it into the view, off the UI's thread.
+
+        However fast events come (a replay of hours of history, a flood of
+        progress), the screen gets one ``BuildUpdate`` a tick, and keys are
+        answered between them.
+        """
+        worker = get_current_worker()
         try:
-            stamps = self.follower.poll()
-            self.running = sessionlink.running_pid(self.session) is not None
+            follower = sessionlink.EventFollower(name)
         except WizardError as exc:
-            self.fail("Reading the build's event log", exc)
-            self.follower = None
+            self.post_message(WorkFailed("Following the build", exc))
             return
-        for stamp in stamps:
-            self.pending_lines += self.view.apply(stamp.seq, stamp.ts, stamp.event)
-        if self.pending_lines:
-            self.query_one("#build-log", Log).write_lines(self.pending_lines)
-            self.pending_lines = []
-        self.redraw()
-        self.check_end()
+        view = BuildView()
+        was_running: bool | None = None
+        while not worker.is_cancelled:
+            tick = time.monotonic()
+            try:
+                # The lock first: a build seen gone has written its last line.
+                running = sessionlink.running_pid(name) is not None
+                lines: list[str] = []
+                stamps = follower.poll(final=not running)
+                for number, stamp in enumerate(stamps, 1):
+                    lines += view.apply(stamp.seq, stamp.ts, stamp.event)
+                    if number % YIELD_EVERY == 0:
+                        time.sleep(0)  # let the UI's thread have the GIL for a key
+            except WizardError as exc:
+                self.post_message(WorkFailed("Reading the build's event log", exc))
+                return
+            if stamps or running != was_running:
+                failure = view.failure
+                self.post_message(BuildUpdate(
+                    lines, view.rows_shown(), view.status_words(), running,
+                    None if failure is None else Failure(failure.step, failure.message,
+                                                         failure.fix, failure.key),
+                    dict(view.ids), view.finished))
+                was_running = running
+            if follower.behind:
+                continue  # more history on disk: read on at once
+            worker.cancelled_event.wait(max(0.0, POLL_SECONDS - (time.monotonic() - tick)))
 
-    def redraw(self) -> None:
-        view = self.view
-        for artifact in ARTIFACTS:
-            row = view.rows[artifact]
-            head = f"{row.title}: {row.register}"
-            self.query_one(f"#row-{artifact}", ImageRowView).show(head, row.bundle, row.upload)
-        others = "  ".join(f"{step} {state}" for step, state in view.other_steps.items())
-        state = "running" if self.running else "not running"
-        now = f"  now: {view.current}" + (f" ({view.phase})" if view.phase else "") \
-            if view.current and self.running else ""
+    @on(BuildUpdate)
+    def update_view(self, update: BuildUpdate) -> None:
+        self.running = update.running
+        if update.lines:
+            self.query_one("#build-log", Log).write_lines(update.lines)
+        for artifact, row in update.rows.items():
+            self.query_one(f"#row-{artifact}", ImageRowView).show(row)
+        state = "running" if update.running else "not running"
         self.query_one("#status", Static).update(
-            f"Session {self.session}: {state}.{now}  {others}")
+            f"Session {self.session}: {state}. {update.status}")
+        self.check_end(update)
 
-    def check_end(self) -> None:
+    @on(WorkFailed)
+    def follow_failed(self, message: WorkFailed) -> None:
+        self.fail(message.what, message.error, message.key)
+
+    def check_end(self, update: BuildUpdate) -> None:
         if self.reported or self.session is None:
             return
-        view = self.view
-        if view.finished:
+        name = self.session
+        if update.finished:
             self.reported = True
             from wizard.tui.screens.done import DoneScreen
 
-            self.app.push_screen(DoneScreen(self.session, dict(view.ids)))
-        elif view.failure is not None and not self.running:
+            self.app.push_screen(DoneScreen(name, dict(update.ids)))
+        elif update.failure is not None and not update.running:
             self.reported = True
-            failure = view.failure
-            name = self.session
+            failure = update.failure
             log = self.query_one("#build-log", Log)
             tail = [str(line) for line in log.lines[-LOG_TAIL:]]
-            try:
-                log_file = sessionlink.files(name).log
-            except WizardError:
-                log_file = None
 
             def retry() -> None:
                 self.reported = False
@@ -260,7 +291,7 @@ class BuildScreen(WizardScreen):
 
             self.wizard.show_error(f"The build's step {failure.step}",
                                    WizardError(failure.message, failure.fix), failure.key,
-                                   retry, tail, log_file)
+                                   retry, tail, Path(sessionlink.files(name).log))
 
     # -- keys ----------------------------------------------------------------
     def action_cancel(self) -> None:

@@ -19,12 +19,13 @@ from textual.widget import Widget
 from textual.widgets import DataTable, RadioButton, RadioSet, Static
 
 from wizard.core.errors import WizardError
+from wizard.session.listing import SessionSummary
 from wizard.tui import sessionlink
 from wizard.tui.base import WizardScreen
 
 RECIPES = (
-    ("memdisk", "memdisk: kernel + floppy + disk (any KVM cloud)"),
-    ("native", "native Windows (Eucalyptus 3/4)"),
+    ("memdisk", "memdisk (any KVM cloud)"),
+    ("native", "native (Eucalyptus 3/4)"),
 )
 
 
@@ -37,7 +38,7 @@ class StartScreen(WizardScreen):
         Binding("r", "resume", "Resume", id="start.resume"),
     ]
     DEFAULT_CSS = """
-    StartScreen #left { width: 38; }
+    StartScreen #left { width: 48; }
     StartScreen #right { width: 1fr; }
     StartScreen #steps { max-height: 16; }
     StartScreen #sessions { max-height: 9; }
@@ -46,7 +47,7 @@ class StartScreen(WizardScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._sessions: list[sessionlink.SessionLine] = []
+        self._sessions: list[SessionSummary] = []
 
     def body(self) -> Iterable[Widget]:
         with Horizontal():
@@ -64,9 +65,9 @@ class StartScreen(WizardScreen):
 
     def on_mount(self) -> None:
         steps = self.query_one("#steps", DataTable)
-        steps.add_columns("Step", "Status")
+        steps.add_columns("Status", "Step")
         sessions = self.query_one("#sessions", DataTable)
-        sessions.add_columns("Name", "Mode", "Status", "Updated")
+        sessions.add_columns("Name", "Status", "Updated")
         self.refresh_sessions()
         self.set_interval(2.0, self.refresh_sessions)
         self.query_one("#recipe", RadioSet).focus()
@@ -74,7 +75,7 @@ class StartScreen(WizardScreen):
     def on_screen_resume(self) -> None:
         self.refresh_sessions()
 
-    def selected(self) -> sessionlink.SessionLine | None:
+    def selected(self) -> SessionSummary | None:
         table = self.query_one("#sessions", DataTable)
         if table.row_count == 0:
             return None
@@ -96,8 +97,8 @@ class StartScreen(WizardScreen):
         table.clear()
         now = time.time()
         for s in sorted(self._sessions, key=lambda s: s.updated, reverse=True):
-            table.add_row(s.name, s.mode, s.status,
-                          humanize.naturaltime(now - s.updated), key=s.name)
+            table.add_row(s.name, s.status, humanize.naturaltime(now - s.updated),
+                          key=s.name)
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1))
         self.show_steps()
@@ -109,7 +110,7 @@ class StartScreen(WizardScreen):
         try:
             steps = sessionlink.recipe_steps(self.wizard.choices.mode)
         except WizardError as exc:
-            table.add_row("(recipe unavailable)", exc.message[:20])
+            table.add_row("-", exc.message)
             return
         chosen = self.selected() if self.query_one("#sessions", DataTable).has_focus else None
         reached = False
@@ -122,7 +123,7 @@ class StartScreen(WizardScreen):
                     status = "done"
                 if chosen.status == "done":
                     status = "done"
-            table.add_row(step.title, status)
+            table.add_row(status, step.title)
 
     @on(RadioSet.Changed, "#recipe")
     def recipe_changed(self, event: RadioSet.Changed) -> None:
