@@ -80,7 +80,7 @@ def test_dead_endpoint_fails_within_a_minute_naming_the_url(cloud_box: Sandbox, 
     result = run(cloud_box, "upload", "--eucarc", str(cloud_box.eucarc), "-U", url,
                  "-b", "dead", "-m", str(made.manifest))
     assert time.monotonic() - start < 60
-    assert_one_line_error(result, url, "does not answer", "--url")
+    assert_one_line_error(result, url, "refused the connection", "--url")
 
 
 def test_https_verification_off_warns_on_every_run(cloud_box: Sandbox, tmp_path: Path,

@@ -72,9 +72,32 @@ def http_status(exc: BaseException) -> int | None:
     return None
 
 
+def connection_refused(exc: BaseException) -> bool:
+    """Whether nothing listens at the endpoint: the host said no at once.
+
+    botocore wraps the socket's ConnectionRefusedError (through urllib3)
+    in EndpointConnectionError; the cause chain keeps it.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        nested = getattr(current, "kwargs", {}).get("error") if isinstance(
+            current, bx.BotoCoreError) else None
+        current = nested if isinstance(nested, BaseException) else (
+            current.__cause__ or current.__context__)
+    return False
+
+
 def is_transient(exc: BaseException) -> bool:
     """A failure worth trying again: 5xx, throttling, timeouts, resets."""
     if isinstance(exc, bx.SSLError):
+        return False
+    if connection_refused(exc):
+        # Nothing listens there: a wrong port or a cloud that is down. Trying
+        # again for seconds only hides that; it is said at once.
         return False
     if isinstance(exc, bx.ClientError):
         status = http_status(exc) or 0
@@ -104,6 +127,11 @@ def explain(exc: BaseException, endpoint: Endpoint, what: str, key_source: str =
             "give the cloud's CA certificate with --ca-bundle FILE (or AWS_CA_BUNDLE, or "
             "ssl-ca-bundle in ~/.euca), or check that the URL names the right host",
         )
+    if connection_refused(exc):
+        return WizardError(
+            f"cannot {what}: {url} refused the connection (nothing listens at "
+            f"{endpoint.host})",
+            f"check the URL (from {endpoint.source}) and that the cloud is running")
     if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError)):
         return WizardError(
             f"cannot {what}: {url} does not answer (no connection within "
