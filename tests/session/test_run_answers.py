@@ -153,8 +153,20 @@ def test_the_shipped_examples_parse() -> None:
 
 def test_sandbox_answers_name_the_sandbox_files(tmp_path: Path) -> None:
     (tmp_path / "sample-memdisk").write_bytes(b"x")
+    (tmp_path / "eucarc").write_text(
+        "export S3_URL=http://127.0.0.1:1/services/objectstorage\n"
+        "export EC2_URL=http://127.0.0.1:1/services/compute\n"
+        "export EC2_ACCESS_KEY='AKSANDBOX1'\nexport EC2_SECRET_KEY='sandbox-secret'\n"
+        f"export EC2_CERT={tmp_path}/cert.pem\nexport EC2_PRIVATE_KEY={tmp_path}/pk.pem\n"
+        f"export EUCALYPTUS_CERT={tmp_path}/cloud-cert.pem\nexport EC2_USER_ID='123456789012'\n")
     answers = sandbox_answers(tmp_path)
     assert answers.cloud.eucarc == tmp_path / "eucarc"
+    # Every key given one by one: the environment cannot point the samples elsewhere.
+    assert answers.cloud.s3_url == "http://127.0.0.1:1/services/objectstorage"
+    assert answers.cloud.ec2_url == "http://127.0.0.1:1/services/compute"
+    assert (answers.cloud.access_key, answers.cloud.secret_key, answers.cloud.account) == (
+        "AKSANDBOX1", "sandbox-secret", "123456789012")
+    assert answers.cloud.cloud_cert == tmp_path / "cloud-cert.pem"
     assert answers.build.disk == tmp_path / "sample-disk.img"
     assert answers.build.floppy == tmp_path / "sample-floppy.img"
     assert answers.build.memdisk == tmp_path / "sample-memdisk"

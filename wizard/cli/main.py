@@ -33,7 +33,7 @@ COMMANDS: tuple[str, ...] = (
     "wizard.cli.floppy",
     "wizard.cli.bundle",
     "wizard.cli.unbundle",
-    "wizard.cli.upload", "wizard.cli.register",
+    "wizard.cli.upload", "wizard.cli.register", "wizard.cli.run",
     "wizard.cli.attach", "wizard.cli.sessions",
     "wizard.cli.sandbox",
 )

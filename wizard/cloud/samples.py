@@ -5,7 +5,8 @@ so nobody mistakes them for the real thing:
 
 - ``sample-disk.img``: an 8 MiB raw disk image with an MBR and one NTFS
   partition at sector 63 (the XP/2003 layout) whose root holds placeholder
-  NTLDR, NTDETECT.COM, BOOT.INI and NTBOOTDD.SYS. It ships gzipped in
+  NTLDR, NTDETECT.COM, BOOT.INI and NTBOOTDD.SYS, and an entry WINDOWS
+  where BOOT.INI points (so the floppy's check against the disk passes). It ships gzipped in
   ``assets/sandbox/`` (made once by ``build_sample_disk_asset`` with mkntfs
   and ntfscp, which the operator need not have); without the asset, an MBR
   and a bare NTFS boot sector are generated instead. It boots nothing.
@@ -92,6 +93,9 @@ def build_sample_disk_asset(target: Path) -> Path:
             "BOOT.INI": BOOT_INI,
             "NTBOOTDD.SYS": SAMPLE_NOTE + b"\r\nplaceholder for NTBOOTDD.SYS\r\n",
             "SAMPLE.TXT": SAMPLE_NOTE + b"\r\n",
+            # BOOT.INI points at \WINDOWS: an entry of that name lets the floppy's
+            # cross-check with the disk pass, as a real disk's folder would.
+            "WINDOWS": SAMPLE_NOTE + b"\r\nplaceholder for the Windows folder\r\n",
         }
         for name, data in files.items():
             source = folder / name

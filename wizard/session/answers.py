@@ -347,9 +347,13 @@ def answers_to_toml(answers: Answers) -> str:
 def sandbox_answers(sandbox_folder: Path) -> Answers:
     """The whole memdisk recipe with the sandbox's sample inputs and its eucarc.
 
-    The memdisk is the system's when it has one, else the sandbox's sample
-    (``wizard.cloud.samples``).
+    Every key is taken from the sandbox's eucarc and given one by one, so
+    nothing in the environment (a real cloud's EC2_URL) can send the samples
+    anywhere but the sandbox. The memdisk is the system's when it has one,
+    else the sandbox's sample (``wizard.cloud.samples``).
     """
+    from wizard.credentials import load_credentials
+
     folder = Path(sandbox_folder)
     memdisk = folder / "sample-memdisk"
     if not memdisk.exists():
@@ -360,8 +364,19 @@ def sandbox_answers(sandbox_folder: Path) -> Answers:
             raise WizardError(f"the sandbox folder {folder} holds no sample-memdisk and this "
                               "system has no memdisk", "start the sandbox again")
         memdisk = found.path
+    creds = load_credentials(environ={}, eucarc=folder / "eucarc", ini_paths=[])
+
+    def path(name: str) -> Path | None:
+        value = creds.get(name)
+        return Path(value) if value else None
+
+    cloud = CloudAnswers(
+        eucarc=folder / "eucarc", s3_url=creds.get("s3_url"), ec2_url=creds.get("ec2_url"),
+        access_key=creds.get("access_key"), secret_key=creds.get("secret_key"),
+        account=creds.get("user"), cert=path("cert"), private_key=path("private_key"),
+        cloud_cert=path("cloud_cert"))
     return Answers(
-        CloudAnswers(eucarc=folder / "eucarc"),
+        cloud,
         BuildAnswers(name="sandbox", bucket="sandbox-images", arch="i386", mode="memdisk",
                      disk=folder / "sample-disk.img", floppy=folder / "sample-floppy.img",
                      memdisk=memdisk),

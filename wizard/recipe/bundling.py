@@ -1,0 +1,148 @@
+"""The bundle step of a kernel, a ramdisk or the disk image (``kernel.bundle``, ...).
+
+The request is built by the engine's ``bundle_request`` as the ``bundle``
+command builds it; the bundle goes to the session's own folder for that
+role (``StepContext.bundle_folder``), the same every run. So:
+
+- a finished bundle of this very request is reused, never rebuilt (a
+  rebuild draws a new key and every part changes): ``finished_bundle``
+  checks it whole first;
+- parts left behind by a bundle that was killed (no manifest) are removed
+  by the step itself before it bundles again: the folder is the session's,
+  and nothing in it is anyone else's;
+- a bundle there that is not this request's any more (the image changed,
+  other kernel ids) is removed and made again, and the step says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from wizard.bundle.bundler import Bundle, bundle_image, finished_bundle
+from wizard.bundle.manifest import read_manifest
+from wizard.bundle.request import bundle_request
+from wizard.core.dirs import private_dir
+from wizard.core.errors import WizardError
+from wizard.core.events import CancelFlag, LogLine, Sink, StepWarning
+from wizard.recipe.context import StepContext
+from wizard.recipe.fingerprint import fingerprint
+from wizard.recipe.inputs import keyed
+from wizard.recipe.steps import Outputs, Step, step_sink
+
+# role -> (the bundle's image type, where its file comes from, the answer key)
+_IMAGE_TYPES = {"kernel": "kernel", "ramdisk": "ramdisk", "image": "machine"}
+
+
+def bundle_name(session: str, role: str) -> str:
+    """The bundle's name (and the registered image's): one per session and role.
+
+    Two sessions never share a name, so one's upload never replaces the
+    other's parts in a shared bucket.
+    """
+    return f"{session}-{role}"
+
+
+class BundleStep(Step):
+    """Bundle the file of ``role``: memdisk (kernel), the floppy (ramdisk), the disk (image)."""
+
+    def __init__(self, role: str, title: str, with_ids: bool = False) -> None:
+        super().__init__(f"{role}.bundle", title)
+        self.role = role
+        self.with_ids = with_ids  # the memdisk recipe's image carries the kernel and ramdisk
+
+    def source(self, ctx: StepContext) -> tuple[Path, str, str]:
+        """The file to bundle, what it is, and the answer key it comes from."""
+        if self.role == "kernel":
+            return Path(ctx.output("memdisk", "path")), "the memdisk file", (
+                "build.memdisk" if ctx.answers.build.memdisk else "build.syslinux_source")
+        if self.role == "ramdisk":
+            return Path(ctx.output("floppy", "path")), "the floppy image", "build.floppy"
+        return ctx.answers.build.disk, "the disk image", "build.disk"
+
+    def ids(self, ctx: StepContext) -> tuple[str | None, str | None]:
+        if not self.with_ids:
+            return None, None
+        return (str(ctx.output("kernel.register", "image_id")),
+                str(ctx.output("ramdisk.register", "image_id")))
+
+    def inputs(self, ctx: StepContext) -> dict[str, Any]:
+        path, what, key = self.source(ctx)
+        kernel_id, ramdisk_id = self.ids(ctx)
+        return {"image": fingerprint(path, what, key), "name": bundle_name(ctx.session, self.role),
+                "arch": ctx.answers.build.arch, "image_type": _IMAGE_TYPES[self.role],
+                "kernel_id": kernel_id, "ramdisk_id": ramdisk_id}
+
+    def done(self, ctx: StepContext, recorded: Mapping[str, Any]) -> bool:
+        """The manifest recorded is there with its digest, and every part it lists is too
+        (sizes only: the upload checks each part's SHA-1 before sending it)."""
+        try:
+            manifest_path = Path(recorded["manifest"])
+            manifest = read_manifest(manifest_path)
+        except (KeyError, WizardError, OSError):
+            return False
+        if manifest.digest != recorded.get("digest"):
+            return False
+        return all((manifest_path.parent / part.filename).is_file() for part in manifest.parts)
+
+    def run(self, ctx: StepContext, sink: Sink, cancel: CancelFlag) -> Outputs:
+        path, _, key = self.source(ctx)
+        kernel_id, ramdisk_id = self.ids(ctx)
+        folder = ctx.bundle_folder(self.role)
+        name = bundle_name(ctx.session, self.role)
+        relay = step_sink(self.id, sink)
+        try:
+            request, _ = bundle_request(
+                path, destination=folder, prefix=name, arch=ctx.answers.build.arch,
+                image_type=_IMAGE_TYPES[self.role], kernel_id=kernel_id, ramdisk_id=ramdisk_id,
+                credentials=ctx.credentials)
+        except WizardError as exc:
+            raise keyed(exc, None) from None
+        for text in request.keys.warnings:
+            sink(StepWarning(self.id, text))
+        found: Bundle | None = None
+        try:
+            found = finished_bundle(request, relay, cancel)
+        except WizardError as exc:
+            # The image changed, other ids, another key, a part missing or
+            # damaged: that bundle is of no use to this request.
+            sink(StepWarning(self.id, f"the bundle in {folder} is not this build's any more "
+                             f"({exc.message}): bundling again"))
+        if found is not None:
+            sink(LogLine(self.id, f"reusing the finished bundle {found.manifest_path} "
+                         f"({len(found.part_paths)} parts intact)"))
+            return found.outputs()
+        # 0700 at every level below the session's folder.
+        private_dir(private_dir(folder.parent) / folder.name)
+        cleared = clear_folder(folder)
+        if cleared:
+            sink(LogLine(self.id, f"removed {cleared} file(s) of an unfinished or stale bundle "
+                         f"from {folder}"))
+        try:
+            bundle = bundle_image(request, relay, cancel, reuse=False)
+        except WizardError as exc:
+            raise keyed(exc, key) from None
+        return bundle.outputs()
+
+
+def clear_folder(folder: Path) -> int:
+    """Remove the files in the session's bundle folder ``folder``; returns how many.
+
+    Only plain files directly inside (never a link's target, never a
+    sub-folder): the folder is the session's own, written by its bundles.
+    """
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        if entry.is_file(follow_symlinks=False) or entry.is_symlink():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+

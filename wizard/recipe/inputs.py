@@ -1,0 +1,178 @@
+"""The steps before anything is bundled: prerequisites, memdisk, floppy.
+
+- ``prerequisites``: the checks of ``wizard.prerequisites.checks`` that the
+  mode needs (make, nasm and a C compiler only when memdisk is built from
+  a syslinux release; the credentials, both endpoints, the certificates;
+  the disk image; free space where the bundles go). Run every time: they
+  are cheap, and what they look at (an expired certificate, a dead
+  endpoint, free space) changes between runs.
+- ``memdisk``: the memdisk file the answers name, verified, or one built
+  from the syslinux release they name (``wizard.memdisk.build``).
+- ``floppy``: the boot floppy verified (``wizard.floppy.verify``), with the
+  disk image for the cross-check (BOOT.INI's partition and folder exist).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from wizard.core.distro import current_distro
+from wizard.core.errors import WizardError
+from wizard.core.events import CancelFlag, LogLine, Sink, StepWarning
+from wizard.credentials import FIELD_TITLES
+from wizard.disk.inspect import inspect_disk
+from wizard.floppy.verify import verify_floppy
+from wizard.memdisk.build import build_memdisk
+from wizard.memdisk.verify import verify_memdisk
+from wizard.prerequisites.checks import (
+    CheckResult,
+    check_credentials,
+    check_free_space,
+    check_memdisk_and_tools,
+    check_ntfs_reader,
+    check_qemu_img,
+    disk_rows,
+)
+from wizard.recipe.context import ANSWER_KEYS, StepContext
+from wizard.recipe.fingerprint import fingerprint
+from wizard.recipe.steps import Outputs, Step, step_sink
+
+_DISK_ROWS = ("disk image", "Windows partition", "boot files", "BOOT.INI", "disk problem",
+              "free space", "qemu-img")
+_CREDENTIAL_KEYS = {title: ANSWER_KEYS[name] for name, title in FIELD_TITLES.items()
+                    if name in ANSWER_KEYS}
+
+
+def keyed(error: WizardError, key: str | None) -> WizardError:
+    """``error`` carrying the answer key it is about (unless it names one already)."""
+    if getattr(error, "key", None) is None:
+        error.key = key  # type: ignore[attr-defined]
+    return error
+
+
+def _row_key(row: CheckResult) -> str | None:
+    if row.name in _DISK_ROWS:
+        return "build.disk"
+    if row.name in ("make", "nasm", "C compiler"):
+        return "build.syslinux_source"
+    return _CREDENTIAL_KEYS.get(row.name, "cloud.eucarc" if row.name in (
+        "credentials", "certificate dates", "key matches certificate", "cloud certificate",
+        "EC2 endpoint", "S3 endpoint") else None)
+
+
+class PrerequisitesStep(Step):
+    every_run = True
+
+    def __init__(self) -> None:
+        super().__init__("prerequisites", "Check the tools, credentials and disk image")
+
+    def run(self, ctx: StepContext, sink: Sink, cancel: CancelFlag) -> Outputs:
+        build = ctx.answers.build
+        distro = current_distro()
+        rows: list[CheckResult] = []
+        compile_memdisk = build.syslinux_source is not None
+        for row in check_memdisk_and_tools(build.mode, distro):
+            if row.name == "memdisk":
+                continue  # the memdisk step takes the one the answers name
+            rows.append(dataclasses.replace(row, needed=compile_memdisk))
+        cancel.check()
+        report = inspect_disk(build.disk, build.mode)
+        rows.append(check_qemu_img(report, distro))
+        rows.append(check_ntfs_reader())
+        cancel.check()
+        rows += check_credentials(lambda: ctx.credentials, flag_names=ANSWER_KEYS)
+        rows.append(check_free_space(ctx.folder, report))
+        rows += disk_rows(report)
+        for row in rows:
+            text = f"{row.status:<4} {row.name}: {row.value}"
+            sink(StepWarning(self.id, text) if row.warning else LogLine(self.id, text))
+        failed = [row for row in rows if row.needed and not row.ok]
+        if failed:
+            listed = "; ".join(f"{row.name} ({row.value})" for row in failed)
+            first = next((row.fix for row in failed if row.fix), None)
+            raise keyed(WizardError(
+                f"{len(failed)} prerequisite{'s are' if len(failed) > 1 else ' is'} not met: "
+                f"{listed}", first or "see the check lines above"), _row_key(failed[0]))
+        return {"checks": len(rows), "warnings": sum(1 for row in rows if row.warning),
+                "disk_format": report.format, "disk_size": report.size}
+
+
+class MemdiskStep(Step):
+    """The kernel of the memdisk recipe: the given file verified, or built from syslinux."""
+
+    def __init__(self) -> None:
+        super().__init__("memdisk", "Get memdisk (the kernel that boots the floppy)")
+
+    def inputs(self, ctx: StepContext) -> dict[str, Any]:
+        build = ctx.answers.build
+        if build.memdisk is not None:
+            return {"memdisk": fingerprint(build.memdisk, "the memdisk file", "build.memdisk")}
+        assert build.syslinux_source is not None
+        return {"syslinux_source": fingerprint(build.syslinux_source, "the syslinux release",
+                                               "build.syslinux_source")}
+
+    def done(self, ctx: StepContext, recorded: Mapping[str, Any]) -> bool:
+        try:
+            info = verify_memdisk(Path(recorded["path"]))
+        except (WizardError, KeyError):
+            return False
+        return info.sha256 == recorded.get("sha256")
+
+    def run(self, ctx: StepContext, sink: Sink, cancel: CancelFlag) -> Outputs:
+        build = ctx.answers.build
+        if build.memdisk is not None:
+            try:
+                info = verify_memdisk(build.memdisk)
+            except WizardError as exc:
+                raise keyed(exc, "build.memdisk") from None
+        else:
+            assert build.syslinux_source is not None
+            ctx.work_folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            try:
+                info = build_memdisk(build.syslinux_source, ctx.work_folder / "memdisk",
+                                     work_dir=ctx.work_folder, sink=step_sink(self.id, sink),
+                                     cancel=cancel)
+            except WizardError as exc:
+                raise keyed(exc, "build.syslinux_source") from None
+        sink(LogLine(self.id, f"{info.describe()} at {info.path}"))
+        return {"path": str(info.path), "sha256": info.sha256, "version": info.version,
+                "size": info.size}
+
+
+class FloppyStep(Step):
+    """The ramdisk of the memdisk recipe: the boot floppy, checked against the disk image."""
+
+    def __init__(self) -> None:
+        super().__init__("floppy", "Check the boot floppy")
+
+    def inputs(self, ctx: StepContext) -> dict[str, Any]:
+        build = ctx.answers.build
+        assert build.floppy is not None
+        return {"floppy": fingerprint(build.floppy, "the floppy image", "build.floppy"),
+                "disk": fingerprint(build.disk, "the disk image", "build.disk")}
+
+    def done(self, ctx: StepContext, recorded: Mapping[str, Any]) -> bool:
+        # Its inputs unchanged (the runner compares them) is all there is to it.
+        return bool(recorded.get("ready"))
+
+    def run(self, ctx: StepContext, sink: Sink, cancel: CancelFlag) -> Outputs:
+        build = ctx.answers.build
+        assert build.floppy is not None
+        disk = inspect_disk(build.disk, "memdisk")
+        try:
+            report = verify_floppy(build.floppy, disk)
+        except WizardError as exc:
+            raise keyed(exc, "build.floppy") from None
+        for check in report.checks:
+            sink(LogLine(self.id, f"{check.result.value:<7} {check.title}"
+                         + (f": {check.detail}" if check.detail else "")))
+        if not report.ready:
+            first = report.failures[0]
+            listed = "; ".join(f"{c.title} ({c.detail})" if c.detail else c.title
+                               for c in report.failures)
+            raise keyed(WizardError(f"the floppy image {build.floppy} is not ready: {listed}",
+                                    first.fix or "see the check lines above"), "build.floppy")
+        return {"path": str(build.floppy), "ready": True, "files": dict(report.files)}

@@ -1,0 +1,183 @@
+"""Run a session's build from where it stands to the registered image.
+
+``run_session(name, sink, cancel)`` takes the session's build lock (a
+second build on the same session is refused, naming the running one),
+reads its answers and state, and goes through the recipe's steps in order:
+
+- each step starts with ``StepStarted`` and ends in ``StepFinished`` (its
+  outputs) or ``StepFailed`` (the operator's message, the fix, the answer
+  key), interrupts included;
+- a step done before whose inputs are unchanged and whose recorded outputs
+  still hold (``Step.done``) is not done again: it is reported finished
+  with the outputs it had; a step whose inputs changed since (the disk
+  image was written to) is done again, and a ``StepWarning`` says why;
+- every event is written, stamped, to the session's event log first, then
+  passed to ``sink`` (the CLI's progress, a test's list): a viewer that
+  attaches later sees exactly what the build's own terminal saw;
+- the state is saved (atomically) when a step starts and when it ends.
+
+Errors before any step (the answers, the state file) are reported as
+``StepFailed`` of the pseudo-step ``session`` and raised.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import replace
+from typing import Any
+
+from wizard.core.errors import Cancelled, WizardError
+from wizard.core.events import (
+    CancelFlag,
+    Event,
+    LogLine,
+    Sink,
+    StepFailed,
+    StepFinished,
+    StepStarted,
+    StepWarning,
+    failure,
+)
+from wizard.core.logs import get_logger
+from wizard.recipe.context import StepContext
+from wizard.recipe.fingerprint import what_changed
+from wizard.recipe.plan import build_steps
+from wizard.recipe.steps import Step
+from wizard.session.answers import Answers, load_answers
+from wizard.session.eventlog import EventLog
+from wizard.session.lock import BuildLock
+from wizard.session.state import SessionState, load_state, save_state, set_aside
+from wizard.session.store import SessionPaths, open_session
+
+log = get_logger(__name__)
+
+SESSION_STEP = "session"  # the pseudo-step of errors that come before any step
+
+
+def without_secret(answers: Answers) -> Answers:
+    """The answers as a session saves them (``answers_to_toml`` leaves the secret out)."""
+    return replace(answers, cloud=replace(answers.cloud, secret_key=None))
+
+
+def image_ids(outputs: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """{"kernel": "eki-..", "ramdisk": "eri-..", "image": "emi-.."} from the steps' outputs."""
+    ids: dict[str, str] = {}
+    for role in ("kernel", "ramdisk", "image"):
+        found = outputs.get(f"{role}.register", {}).get("image_id")
+        if found:
+            ids[role] = str(found)
+    return ids
+
+
+def _changes(before: dict[str, Any], now: dict[str, Any]) -> str:
+    said = []
+    for key in what_changed(before, now):
+        old, new = before.get(key), now.get(key)
+        if isinstance(new, dict) and "path" in new:
+            if isinstance(old, dict) and old.get("path") == new["path"]:
+                said.append(f"{new['path']} changed")
+            else:
+                said.append(f"{key} is now {new['path']}")
+        else:
+            said.append(f"{key} changed ({old!r} -> {new!r})")
+    return "; ".join(said)
+
+
+class _Recorder:
+    """Every event to the event log, then to the caller's sink; thread-safe (uploads
+    report from their worker threads), and a closed terminal never stops the build."""
+
+    def __init__(self, events: EventLog, sink: Sink) -> None:
+        self._events = events
+        self._sink = sink
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            self._events.log(event)
+            with contextlib.suppress(OSError, ValueError):
+                self._sink(event)
+
+
+def run_session(name: str, sink: Sink, cancel: CancelFlag, *,
+                answers: Answers | None = None, start_over: bool = False) -> dict[str, str]:
+    """Build session ``name`` from where it stands; returns the registered ids.
+
+    ``answers``: the answers as the operator gave them again (``run
+    --answers FILE``), secret key included; they must be the session's own.
+    ``start_over``: set the state file aside first (a damaged one, or to
+    check every step again); finished work is found again by each step.
+    """
+    paths = open_session(name)
+    with BuildLock(paths.lock, name), EventLog(paths.events) as events:
+        emit = _Recorder(events, sink)
+        try:
+            has_run = events.seq > 0
+            ctx, state = _open(paths, answers, start_over, has_run, emit)
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                emit(failure(SESSION_STEP, exc))
+            raise
+        for step in build_steps(ctx.answers):
+            _run_step(step, ctx, state, paths, emit, cancel)
+        ids = image_ids(ctx.outputs)
+        log.info("session %s built: %s", name, ids)
+        return ids
+
+
+def _open(paths: SessionPaths, given: Answers | None, start_over: bool, has_run: bool,
+          emit: Sink) -> tuple[StepContext, SessionState]:
+    saved = load_answers(paths.answers)
+    if given is not None and without_secret(given) != saved:
+        raise WizardError(
+            f"the answers given are not those of session {paths.name!r} (saved in "
+            f"{paths.answers})",
+            f"continue it as it was with `run --session {paths.name}`, or give another "
+            "build.name for a new session")
+    if start_over:
+        aside = set_aside(paths.state)
+        if aside is not None:
+            emit(LogLine(SESSION_STEP, f"starting over: the state file is kept as {aside}"))
+    state = load_state(paths.state, paths.name, has_run=has_run and not start_over)
+    return StepContext(paths.name, given or saved, paths.folder), state
+
+
+def _run_step(step: Step, ctx: StepContext, state: SessionState, paths: SessionPaths,
+              emit: Sink, cancel: CancelFlag) -> None:
+    record = state.steps.get(step.id)
+    emit(StepStarted(step.id, step.title))
+    try:
+        cancel.check()
+        inputs = step.inputs(ctx)
+        if record is not None and record.status == "done":
+            changed = _changes(record.inputs, inputs)
+            if changed:
+                emit(StepWarning(step.id, f"{changed} since this step was done: doing it "
+                                 "again"))
+            elif step.every_run:
+                pass
+            elif step.done(ctx, record.outputs):
+                emit(LogLine(step.id, "done in an earlier run, and its outputs still hold"))
+                ctx.outputs[step.id] = record.outputs
+                emit(StepFinished(step.id, record.outputs))
+                return
+            else:
+                emit(StepWarning(step.id, "done in an earlier run, but its outputs no longer "
+                                 "hold: doing it again"))
+        state.mark(step.id, "running", inputs=inputs)
+        save_state(paths.state, state)
+        outputs = step.run(ctx, emit, cancel)
+    except BaseException as exc:
+        interrupted = isinstance(exc, Cancelled) or not isinstance(exc, Exception)
+        with contextlib.suppress(Exception):
+            state.mark(step.id, "interrupted" if interrupted else "failed")
+            save_state(paths.state, state)
+        with contextlib.suppress(Exception):
+            event: StepFailed = failure(step.id, exc)
+            emit(event)
+        raise
+    state.mark(step.id, "done", outputs=outputs, inputs=inputs)
+    save_state(paths.state, state)
+    ctx.outputs[step.id] = outputs
+    emit(StepFinished(step.id, outputs))
