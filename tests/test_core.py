@@ -94,7 +94,7 @@ def test_failure_events_speak_for_the_operator() -> None:
 
     assert events.failure("bundle", WizardError("no room.", "free 2 GiB")) == events.StepFailed(
         "bundle", "no room", "free 2 GiB")
-    assert events.failure("bundle", KeyboardInterrupt()).message == "interrupted"
+    assert events.failure("bundle", KeyboardInterrupt()).message == "interrupted by Ctrl+C"
     odd = events.failure("bundle", RuntimeError("two\nlines"))
     assert odd.message == "unexpected RuntimeError: two lines"
     assert events.from_json(events.to_json(odd)) == odd

@@ -101,7 +101,7 @@ def _ctrl_c_cancels(cancel: CancelFlag) -> Iterator[None]:
     """The first Ctrl+C lets the parts on the wire finish, then stops; a second ends at once."""
     def stop(signum: int, frame: Any) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        cancel.cancel()
+        cancel.cancel("Ctrl+C")
 
     try:
         previous = signal.signal(signal.SIGINT, stop)
@@ -121,21 +121,14 @@ def _print_ids(ids: dict[str, str]) -> None:
 
 
 def _new_session(answers: Any) -> tuple[str, Any]:
-    """A new session for ``answers``; its name and the answers carrying that name."""
+    """A new session for ``answers``; its name and the answers carrying that name
+    (``winxp-2`` when a session ``winxp`` exists)."""
     from dataclasses import replace
 
-    from wizard.session.answers import answers_to_toml
-    from wizard.session.store import claim_session, write_session_file
+    from wizard.session.store import create_session
 
-    # TODO(sessions): store.create_session (sessionsops) once it is on main.
-    paths = claim_session(answers.build.name)
-    answers = replace(answers, build=replace(answers.build, name=paths.name))
-    try:
-        write_session_file(paths.answers, answers_to_toml(answers))
-    except BaseException:
-        paths.folder.rmdir()
-        raise
-    return paths.name, answers
+    name = create_session(answers)
+    return name, replace(answers, build=replace(answers.build, name=name))
 
 
 def _build(name: str, answers: Any, args: argparse.Namespace) -> int:

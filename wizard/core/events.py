@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
-from wizard.core.errors import Cancelled, WizardError, interrupted
+from wizard.core.errors import RESUME, Cancelled, WizardError, interrupted
 
 T = TypeVar("T")
 
@@ -156,9 +157,12 @@ def stamped_from_json(line: str) -> Stamped:
 def failure(step: str, exc: BaseException) -> StepFailed:
     """The ``StepFailed`` that an exception ending a step is reported as."""
     if isinstance(exc, WizardError):
-        return StepFailed(step, exc.message, exc.fix, getattr(exc, "key", None))
+        return StepFailed(step, exc.message, exc.fix, exc.key)
     if not isinstance(exc, Exception):  # KeyboardInterrupt, a termination signal
-        return StepFailed(step, "interrupted", "run the same command again to resume")
+        signum = getattr(exc, "signum", None)  # the CLI's Stopped carries its signal
+        by = ("Ctrl+C" if isinstance(exc, KeyboardInterrupt)
+              else signal.Signals(signum).name if isinstance(signum, int) else None)
+        return StepFailed(step, interrupted(by), RESUME)
     detail = " ".join(str(exc).split())
     return StepFailed(step, f"unexpected {type(exc).__name__}{': ' + detail if detail else ''}",
                       "see the log file")

@@ -10,12 +10,11 @@ every command (``wizard.credentials``).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wizard.credentials import Credentials, Value, load_credentials
+from wizard.credentials import Credentials, load_credentials
 
 if TYPE_CHECKING:
     from wizard.cloud.endpoints import Cloud
@@ -45,15 +44,10 @@ def credentials_from_answers(cloud: CloudAnswers) -> Credentials:
         "ca_bundle": str(cloud.ca_bundle) if cloud.ca_bundle else None,
         "verify_ssl": None if cloud.verify_ssl is None else str(cloud.verify_ssl).lower(),
     }
-    creds = load_credentials(given, eucarc=cloud.eucarc, region_name=region or None,
-                             user_name=user or None, flag_names=ANSWER_KEYS)
-    # A value the answers gave says so ("answers cloud.cert"), not "flag".
-    changed: dict[str, Any] = {}
-    for name, key in ANSWER_KEYS.items():
-        item: Value | None = getattr(creds, name)
-        if item is not None and item.source.endswith(" flag") and given.get(name) is not None:
-            changed[name] = Value(item.value, f"answers {key}")
-    return dataclasses.replace(creds, **changed)
+    # A value the answers gave says so ("answers cloud.cert").
+    return load_credentials(given, eucarc=cloud.eucarc, region_name=region or None,
+                            user_name=user or None,
+                            sources={name: f"answers {key}" for name, key in ANSWER_KEYS.items()})
 
 
 @dataclass
@@ -81,8 +75,8 @@ class StepContext:
         from wizard.cloud.endpoints import cloud_from_credentials
 
         if services not in self._clouds:
-            self._clouds[services] = cloud_from_credentials(
-                self.credentials, services=services, flag_names=ANSWER_KEYS)
+            self._clouds[services] = cloud_from_credentials(self.credentials,
+                                                            services=services)
         return self._clouds[services]
 
     def bundle_folder(self, role: str) -> Path:

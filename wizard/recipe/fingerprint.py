@@ -19,15 +19,12 @@ def fingerprint(path: Path, what: str, key: str | None = None) -> dict[str, Any]
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        error = WizardError(f"{what} {path} does not exist",
-                            "give the right path in the answers file, or put the file back")
-        error.key = key  # type: ignore[attr-defined]
-        raise error from None
+        raise WizardError(f"{what} {path} does not exist",
+                          "give the right path in the answers file, or put the file back",
+                          key=key) from None
     except OSError as exc:
-        error = WizardError(f"cannot read {what} {path} ({exc.strerror})",
-                            "check the path and its permissions")
-        error.key = key  # type: ignore[attr-defined]
-        raise error from None
+        raise WizardError(f"cannot read {what} {path} ({exc.strerror})",
+                          "check the path and its permissions", key=key) from None
     return {"path": str(path), "size": info.st_size, "mtime_ns": info.st_mtime_ns,
             "ctime_ns": info.st_ctime_ns, "inode": info.st_ino, "device": info.st_dev}
 

@@ -22,7 +22,6 @@ from typing import Any
 from wizard.core.distro import current_distro
 from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag, LogLine, Sink, StepWarning
-from wizard.credentials import FIELD_TITLES
 from wizard.disk.inspect import inspect_disk
 from wizard.floppy.verify import verify_floppy
 from wizard.memdisk.build import build_memdisk
@@ -36,31 +35,16 @@ from wizard.prerequisites.checks import (
     check_qemu_img,
     disk_rows,
 )
-from wizard.recipe.context import ANSWER_KEYS, StepContext
+from wizard.recipe.context import StepContext
 from wizard.recipe.fingerprint import fingerprint
 from wizard.recipe.steps import Outputs, Step, step_sink
-
-_DISK_ROWS = ("disk image", "Windows partition", "boot files", "BOOT.INI", "disk problem",
-              "free space", "qemu-img")
-_CREDENTIAL_KEYS = {title: ANSWER_KEYS[name] for name, title in FIELD_TITLES.items()
-                    if name in ANSWER_KEYS}
 
 
 def keyed(error: WizardError, key: str | None) -> WizardError:
     """``error`` carrying the answer key it is about (unless it names one already)."""
-    if getattr(error, "key", None) is None:
-        error.key = key  # type: ignore[attr-defined]
+    if error.key is None:
+        error.key = key
     return error
-
-
-def _row_key(row: CheckResult) -> str | None:
-    if row.name in _DISK_ROWS:
-        return "build.disk"
-    if row.name in ("make", "nasm", "C compiler"):
-        return "build.syslinux_source"
-    return _CREDENTIAL_KEYS.get(row.name, "cloud.eucarc" if row.name in (
-        "credentials", "certificate dates", "key matches certificate", "cloud certificate",
-        "EC2 endpoint", "S3 endpoint") else None)
 
 
 class PrerequisitesStep(Step):
@@ -83,7 +67,7 @@ class PrerequisitesStep(Step):
         rows.append(check_qemu_img(report, distro))
         rows.append(check_ntfs_reader())
         cancel.check()
-        rows += check_credentials(lambda: ctx.credentials, flag_names=ANSWER_KEYS)
+        rows += check_credentials(lambda: ctx.credentials)
         rows.append(check_free_space(ctx.folder, report))
         rows += disk_rows(report)
         for row in rows:
@@ -95,7 +79,7 @@ class PrerequisitesStep(Step):
             first = next((row.fix for row in failed if row.fix), None)
             raise keyed(WizardError(
                 f"{len(failed)} prerequisite{'s are' if len(failed) > 1 else ' is'} not met: "
-                f"{listed}", first or "see the check lines above"), _row_key(failed[0]))
+                f"{listed}", first or "see the check lines above"), failed[0].key)
         return {"checks": len(rows), "warnings": sum(1 for row in rows if row.warning),
                 "disk_format": report.format, "disk_size": report.size}
 

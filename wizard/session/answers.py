@@ -161,11 +161,7 @@ class _Lines:
 
 
 def _error(source: str, what: str, fix: str, key: str | None) -> WizardError:
-    error = WizardError(f"the answers file {source}: {what}", fix)
-    # The answer key the error is about, for a face that focuses its field
-    # (WizardError gains ``key`` in the layers work; set it either way).
-    error.key = key  # type: ignore[attr-defined]
-    return error
+    return WizardError(f"the answers file {source}: {what}", fix, key=key)
 
 
 def _type_word(value: Any) -> str:
