@@ -82,7 +82,12 @@ def _prepare_source(source: Path, build_dir: Path) -> Path:
         # Only the release itself is copied (a folder holding it may hold
         # much more). symlinks=True: a link stays a link; nothing is followed.
         top = find_memdisk_folder(source).parent
-        shutil.copytree(top, tree / (top.name or "syslinux"), symlinks=True)
+        try:
+            shutil.copytree(top, tree / (top.name or "syslinux"), symlinks=True)
+        except OSError as exc:  # shutil.Error too: unreadable files, a full disk
+            raise WizardError(f"cannot copy the syslinux source {top} ({exc})",
+                              f"check its permissions and the free space of "
+                              f"{build_dir.parent}", key="build.syslinux_source") from exc
     else:
         extract_release(source, tree)
     return tree
@@ -170,12 +175,24 @@ def build_memdisk(
     # Bad input is refused before the step starts: one message, no progress.
     check_inputs(source, out, timeout, path)
     work = _work_folder(work_dir)
-    sink(StepStarted(STEP, "Building memdisk"))
     try:
-        info = _build(source, out, work, timeout, sink, cancel, path)
-    except WizardError as exc:
-        sink(StepFailed(STEP, exc.message, exc.fix))
-        raise
+        # mkdtemp makes the build folder 0700: private, whatever ``work`` is.
+        build_dir = Path(tempfile.mkdtemp(prefix="memdisk-build-", dir=work))
+    except OSError as exc:
+        raise WizardError(f"cannot create a build folder in {work} ({exc.strerror})",
+                          "give a work folder you can write", key="build.work_dir") from exc
+    try:
+        # A tarball refused (a member that would land outside) is bad input
+        # too: one message before the step starts.
+        tree = _prepare_source(source, build_dir)
+        sink(StepStarted(STEP, "Building memdisk"))
+        try:
+            info = _build(source, tree, out, work, timeout, sink, cancel, path)
+        except WizardError as exc:
+            sink(StepFailed(STEP, exc.message, exc.fix))
+            raise
+    finally:
+        shutil.rmtree(build_dir, ignore_errors=True)
     sink(StepFinished(STEP, {"memdisk": str(out), "sha256": info.sha256,
                              "version": info.version}))
     return info
@@ -183,6 +200,7 @@ def build_memdisk(
 
 def _build(
     source: Path,
+    tree: Path,
     out: Path,
     work: Path,
     timeout: float,
@@ -191,13 +209,6 @@ def _build(
     path: str | None,
 ) -> MemdiskInfo:
     try:
-        # mkdtemp makes the build folder 0700: private, whatever ``work`` is.
-        build_dir = Path(tempfile.mkdtemp(prefix="memdisk-build-", dir=work))
-    except OSError as exc:
-        raise WizardError(f"cannot create a build folder in {work} ({exc.strerror})",
-                          "give a work folder you can write", key="build.work_dir") from exc
-    try:
-        tree = _prepare_source(source, build_dir)
         folder = find_memdisk_folder(tree)
         make = find_tool("make", path)
         assert make is not None  # _check_tools found it
@@ -240,5 +251,3 @@ def _build(
             f"building memdisk failed: {exc.strerror or exc} ({exc.filename or out})",
             f"check the free space and permissions of {work} and {out.parent}",
         ) from exc
-    finally:
-        shutil.rmtree(build_dir, ignore_errors=True)
