@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.session.ops_kit import SECRET, Holder, env, new_session, write_events, write_state
@@ -38,6 +39,18 @@ def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
     assert ". Fix: " in lines[-1]
     assert "Traceback" not in result.stderr
     return lines[-1]
+
+
+def _rest(viewer: subprocess.Popen[str]) -> tuple[str, str]:
+    """What the viewer writes after the lines read already (through the same buffered
+    pipes: ``communicate`` would skip what ``readline`` has buffered). Its output is a
+    few KiB, far below a pipe's capacity, so waiting first cannot block it."""
+    viewer.wait(timeout=60)
+    assert viewer.stdout is not None and viewer.stderr is not None
+    out, err = viewer.stdout.read(), viewer.stderr.read()
+    viewer.stdout.close()
+    viewer.stderr.close()
+    return out, err
 
 
 def _done_state(name: str) -> None:
@@ -168,16 +181,19 @@ def test_attach_follows_a_live_build_until_it_lets_go(private_xdg: Path) -> None
         assert viewer.stderr is not None
         first = viewer.stderr.readline()
         assert f"following the build of winxp (process {holder.pid})" in first
+        assert viewer.stderr.readline() == "Checking the prerequisites…\n"
+        # Nothing new for a while: the viewer polls a log that has not grown.
+        time.sleep(1)
         for event in HISTORY[5:]:
             holder.log(event)
         _done_state(paths.name)
         assert viewer.poll() is None  # the build still holds the lock
     finally:
         holder.finish()
-    out, err = viewer.communicate(timeout=60)
+    out, err = _rest(viewer)
     assert viewer.returncode == 0, err
     assert out == FINAL
-    assert "Checking the prerequisites…" in err and "Registering the disk image…" in err
+    assert "Uploading the disk image…" in err and "Registering the disk image…" in err
 
 
 def test_ctrl_c_stops_following_never_the_build(private_xdg: Path) -> None:
@@ -192,7 +208,7 @@ def test_ctrl_c_stops_following_never_the_build(private_xdg: Path) -> None:
         assert "following the build" in viewer.stderr.readline()
         assert "Uploading the disk image…" in viewer.stderr.readline()
         viewer.send_signal(signal.SIGINT)
-        out, err = viewer.communicate(timeout=60)
+        out, err = _rest(viewer)
         assert viewer.returncode == 130
         assert "stopped following winxp; its build goes on" in err
         assert "Traceback" not in err
@@ -220,3 +236,9 @@ def test_stop_with_no_build_running_says_so(private_xdg: Path) -> None:
     new_session("winxp")
     line = _one_error_line(cli("sessions", "stop", "winxp"))
     assert "no build of session 'winxp' is running (it is new)" in line
+
+
+def test_an_empty_poll_shows_nothing() -> None:
+    from wizard.cli.attach import _latest_only
+
+    assert _latest_only([]) == []

@@ -54,7 +54,7 @@ def _latest_only(batch: list[Stamped]) -> list[Stamped]:
     """The batch without progress that the next event supersedes: a long history
     replays as its steps, not as thousands of redraws of a bar."""
     kept = []
-    for here, after in zip(batch, [*batch[1:], None], strict=True):
+    for here, after in zip(batch, [*batch[1:], None][:len(batch)], strict=True):
         if (isinstance(here.event, StepProgress) and after is not None
                 and isinstance(after.event, StepProgress)
                 and after.event.step == here.event.step):
