@@ -8,6 +8,7 @@ stays readable.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -27,6 +28,34 @@ from wizard.core.events import (
 )
 
 _BAR = 24
+
+
+def fit_line(title: str, fraction: float, figures: str, columns: int) -> str:
+    """The progress line in fewer than ``columns`` characters.
+
+    A line as wide as the terminal or wider wraps, and ``\\r`` then redraws
+    only its last row (the bar climbs the screen). What matters most stays:
+    the percentage and figures (sizes, rate, time left), then the title
+    (shortened with an ellipsis), then the bar (narrowed, or left out).
+    """
+    room = max(columns - 1, 1)
+    tail = f"{int(fraction * 100):3d}% {figures}"
+    if len(tail) + 1 >= room:
+        return tail[:room]
+    left = room - len(tail) - 1  # for "TITLE [BAR]" and the space before the tail
+
+    def bar(width: int) -> str:
+        filled = int(fraction * width)
+        return f"[{'#' * filled}{'-' * (width - filled)}]"
+
+    def shorten(text: str, width: int) -> str:
+        return text if len(text) <= width else text[:max(width - 1, 0)] + "…"
+
+    if left - len(title) - 3 >= 8:  # the whole title and a bar of 8 or more
+        return f"{title} {bar(min(_BAR, left - len(title) - 3))} {tail}"
+    if left - 11 >= 12:  # a bar of 8 and at least 12 characters of title
+        return f"{shorten(title, left - 11)} {bar(8)} {tail}"
+    return f"{shorten(title, left)} {tail}"
 
 
 def _size(n: float) -> str:
@@ -95,13 +124,8 @@ class ConsoleProgress:
             if not final and now - self._last_draw < 0.1:
                 return
             self._last_draw = now
-            filled = int(fraction * _BAR)
-            bar = "#" * filled + "-" * (_BAR - filled)
-            line = f"{self._title} [{bar}] {int(fraction * 100):3d}% {figures}"
-            # A line longer than the terminal wraps, and \r then redraws only
-            # its last row: cut it to the width instead.
-            width = shutil.get_terminal_size((80, 24)).columns - 1
-            self.stream.write(f"\r\x1b[K{line[:width]}")
+            line = fit_line(self._title, fraction, figures, self._width())
+            self.stream.write(f"\r\x1b[K{line}")
             self.stream.flush()
             self._drawn = True
         else:
@@ -109,6 +133,13 @@ class ConsoleProgress:
             if tenth != self._last_tenth:
                 self._last_tenth = tenth
                 self._line(f"{self._title}: {int(fraction * 100)}% ({figures})")
+
+    def _width(self) -> int:
+        """Columns of the terminal the bar is drawn on (stderr's, not stdout's or COLUMNS)."""
+        try:
+            return os.get_terminal_size(self.stream.fileno()).columns or 80
+        except (AttributeError, OSError, ValueError):
+            return shutil.get_terminal_size((80, 24)).columns
 
     def clear(self) -> None:
         """Take a half-drawn bar off the terminal (before a line printed elsewhere)."""
