@@ -6,6 +6,9 @@ kernel and ramdisk ids, the loaded credentials) into a ``BundleRequest``
 here, so a bundle is made the same way whoever asks for it, and the default
 destination is chosen in one place.
 
+``BundleRequest`` itself is here too: what to bundle and how, with the
+manifest's kernel and ramdisk ids it implies; ``inputs`` checks it.
+
 The credentials are taken as loaded (``wizard.credentials.Credentials``) but
 typed by what is used of them, so the bundle package does not import the
 credentials package (the step packages stay independent of each other).
@@ -16,13 +19,65 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from wizard.bundle.bundler import BundleRequest, check_request
+from wizard.bundle.inputs import (
+    check_image,
+    check_kind,
+    check_name,
+    check_part_size,
+    normalise_account,
+)
 from wizard.bundle.keys import BundleKeys
 from wizard.core.errors import WizardError
+
+PART_SIZE = 10 * 1024 * 1024      # BUNDLE-FORMAT.md 1.5: exactly 10,485,760 bytes
+
+
+@dataclass(frozen=True)
+class BundleRequest:
+    """What to bundle and how: everything ``bundle_image`` needs, checked."""
+
+    image: Path
+    destination: Path
+    keys: BundleKeys
+    user: str
+    prefix: str | None = None
+    arch: str = "x86_64"
+    image_type: str = "machine"
+    kernel_id: str | None = None
+    ramdisk_id: str | None = None
+    part_size: int = PART_SIZE
+    block_device_mapping: tuple[tuple[str, str], ...] = ()
+    product_codes: tuple[str, ...] = ()
+    # The destination was made new and empty for this request (the default
+    # folder, see ``request.bundle_request``): a failure removes it if empty.
+    fresh_destination: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.prefix or self.image.name
+
+    @property
+    def manifest_kernel_id(self) -> str | None:
+        # BUNDLE-FORMAT.md 2: a kernel bundle says kernel_id true (Eucalyptus 1.x/2.x).
+        return self.kernel_id or ("true" if self.image_type == "kernel" else None)
+
+    @property
+    def manifest_ramdisk_id(self) -> str | None:
+        return self.ramdisk_id or ("true" if self.image_type == "ramdisk" else None)
+
+
+def check_request(req: BundleRequest) -> int:
+    """Refuse bad input before anything is written; returns the image size."""
+    size = check_image(req.image)
+    check_kind(req.arch, req.image_type, req.kernel_id, req.ramdisk_id)
+    check_name(req.name, given=req.prefix is not None)
+    normalise_account(req.user)
+    check_part_size(req.part_size)
+    return size
 
 
 class _Setting(Protocol):
