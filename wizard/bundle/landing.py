@@ -32,7 +32,7 @@ def check_destination(destination: Path) -> None:
     """Refuse a destination that exists and is not a folder (before any work)."""
     if os.path.lexists(destination) and not destination.is_dir():
         raise WizardError(f"the destination {destination} is not a folder",
-                          "give a folder with -d (a missing one is created)")
+                          "give a folder (a missing one is created)", key="build.output")
 
 
 def _make_folders(destination: Path) -> list[Path]:
@@ -58,11 +58,12 @@ def _make_folders(destination: Path) -> list[Path]:
 def _refuse_taken(target: Path, info: os.stat_result, force: bool) -> None:
     if stat.S_ISDIR(info.st_mode):
         raise WizardError(f"{target} is a folder",
-                          "remove or rename it, or choose another folder with -d")
+                          "remove or rename it, or choose another destination folder",
+                          key="build.output")
     if not force:
         raise WizardError(f"{target} already exists",
-                          "remove it, choose another folder with -d, or give --force "
-                          "to replace it")
+                          "remove it or choose another destination folder, or replace it",
+                          key="build.replace")
 
 
 def refuse_taken(destination: Path, name: str, force: bool) -> None:
@@ -87,7 +88,8 @@ class Landing:
         except NotADirectoryError:
             self._remove_made()
             raise WizardError(f"the destination {destination} is not a folder",
-                              "give a folder with -d (a missing one is created)") from None
+                              "give a folder (a missing one is created)",
+                              key="build.output") from None
         except BaseException:
             self._remove_made()
             raise
@@ -120,8 +122,8 @@ class Landing:
             self.tmp_name = candidate
             return fd
         raise WizardError(f"cannot create a temporary file in {self.destination}",
-                          "remove the .*.unbundling files there, or choose another folder "
-                          "with -d")
+                          "remove the .*.unbundling files there, or choose another "
+                          "destination folder", key="build.output")
 
     def place(self) -> None:
         """Give the finished temporary file its final name, in the same folder."""
@@ -136,7 +138,8 @@ class Landing:
             except FileExistsError:
                 raise WizardError(
                     f"{self.target} appeared while unbundling",
-                    "remove it, choose another folder with -d, or give --force to replace it",
+                    "remove it or choose another destination folder, or replace it",
+                    key="build.replace",
                 ) from None
             except OSError as exc:
                 if exc.errno not in _NO_LINKS:

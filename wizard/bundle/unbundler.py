@@ -199,6 +199,7 @@ def image_name(member_name: str) -> str:
             f"the bundle's archive names its image {shown(member_name)}, which {problem}: "
             "not a plain file name",
             "unbundle only bundles made by a bundling tool; this one was crafted or damaged",
+            key="build.manifest",
         )
     return components[-1]
 
@@ -210,6 +211,7 @@ def _check_manifest_name(manifest: Manifest, manifest_path: Path) -> None:
             f"the manifest {manifest_path} names its image {shown(manifest.name)}, which "
             f"{problem}: not a plain file name",
             "use the manifest that bundling wrote, or bundle the image again",
+            key="build.manifest",
         )
 
 

@@ -59,6 +59,7 @@ FLAGS: dict[str, dict[str, str]] = {
     "unbundle": {
         "cloud.eucarc": "--eucarc", "cloud.private_key": "-k",
         "build.manifest": "-m", "build.parts": "-s", "build.output": "-d",
+        "build.replace": "--force",
     },
     "upload": {
         **_CLOUD,
