@@ -19,13 +19,14 @@ import pytest
 
 from tests.bundle.bundle_checks import run_cli
 from tests.bundle.conftest import ACCOUNT, KeyFiles, key_files  # noqa: F401 - a fixture
-from tests.memdisk.syslinux_tree import make_tree
+from tests.memdisk.syslinux_tree import make_tarball, make_tree
 from wizard.bundle.bundler import bundle_image
 from wizard.bundle.request import bundle_request
 from wizard.core.dirs import log_dir, state_dir
 from wizard.credentials import Credentials, load_credentials
 from wizard.disk.convert import convert_to_raw
 from wizard.memdisk.build import build_memdisk
+from wizard.memdisk.extract import extract_release
 
 
 def _mode(path: Path) -> int:
@@ -205,3 +206,14 @@ def test_convert_work_folder_levels_are_private(tmp_path: Path) -> None:
     raw = convert_to_raw(qcow2, work)
     assert raw.parent == work
     _assert_private_levels(tmp_path / "convert", work)
+
+
+def test_syslinux_extraction_folder_levels_are_private(tmp_path: Path) -> None:
+    tarball = make_tarball(make_tree(tmp_path / "src"), tmp_path / "syslinux.tar.gz")
+    parent = tmp_path / "extract-parent"
+    parent.mkdir()
+    parent.chmod(0o755)
+    dest = parent / "new" / "deeper" / "syslinux"
+    extract_release(tarball, dest)
+    _assert_private_levels(parent / "new", dest)
+    assert _mode(parent) == 0o755

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
+from wizard.core.dirs import make_dirs
 from wizard.core.errors import WizardError
 from wizard.core.names import shown
 
@@ -327,7 +328,7 @@ def extract_release(tarball: Path, dest: Path) -> None:
             )
         with tarfile.open(tarball, mode) as archive:
             plan = check_members(tarball, archive.getmembers())
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(dest.parent)  # every new level 0700
             os.mkdir(dest, 0o700)
             made = True
             _extract(tarball, archive, plan, dest)

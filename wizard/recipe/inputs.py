@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from wizard.core.dirs import make_dirs
 from wizard.core.distro import current_distro
 from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag, LogLine, Sink, StepWarning
@@ -114,7 +115,7 @@ class MemdiskStep(Step):
                 raise keyed(exc, "build.memdisk") from None
         else:
             assert build.syslinux_source is not None
-            ctx.work_folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            make_dirs(ctx.work_folder)  # every new level 0700, not the last one only
             try:
                 info = build_memdisk(build.syslinux_source, ctx.work_folder / "memdisk",
                                      work_dir=ctx.work_folder, sink=step_sink(self.id, sink),
