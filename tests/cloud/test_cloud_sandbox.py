@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import shlex
+import re
 import signal
 import stat
 import struct
@@ -70,22 +70,44 @@ def test_sandbox_command_serves_until_ctrl_c_and_the_printed_recipe_works(tmp_pa
         creds = load_credentials(environ={}, eucarc=folder / "eucarc", ini_paths=[])
         assert creds.get("user") == "123456789012"
         assert (creds.get("s3_url") or "").startswith("http://127.0.0.1:")
-        # Run the example commands exactly as printed: bundle, upload, register.
-        joined = "\n".join(line.rstrip() for line in lines).replace("\\\n", " ")
-        commands = [line.strip() for line in joined.splitlines()
-                    if line.strip().startswith("euca-windows-")]
+        # Run the recipe exactly as printed, in bash, with the command on PATH.
+        printed = [line[2:] for line in lines if line.startswith("  ")
+                   and not line.startswith(("  S3", "  EC2", "  Folder", "  eucarc", "  SAMPLE"))]
         assert all(len(line) <= 80 for line in lines if str(folder) not in line), lines
-        assert [c.split()[1] for c in commands] == ["bundle", "upload", "register"]
-        outputs = []
-        for command in commands:
-            args = shlex.split(command)[1:]
-            result = subprocess.run([PYTHON, "-m", "wizard", *args], env=env, cwd=folder,
-                                    capture_output=True, text=True, timeout=120)
-            assert result.returncode == 0, (command, result.stderr)
-            outputs.append(result.stdout)
-        assert outputs[1].splitlines()[-1] == \
-            "Uploaded images/sample-disk.img.manifest.xml"
-        assert outputs[2].splitlines()[-1].startswith("IMAGE\temi-")
+        commands = [c for c in "\n".join(printed).replace("\\\n", " ").splitlines()]
+        steps = [c.split()[1] if c.startswith("euca") else c.split("$(")[1].split()[1]
+                 for c in commands]
+        if steps == ["run"]:  # once `run` exists: the one command with its answers file
+            assert (folder / "sandbox-answers.toml").is_file()
+        else:
+            assert steps == ["floppy"] + ["bundle", "upload", "register"] * 3, commands
+        script = "set -eo pipefail\n" + "\n".join(printed) + "\necho KERNEL=$KERNEL\n"
+        tools = tmp_path / "bin"
+        tools.mkdir()
+        (tools / "euca-windows-wizard").write_text(
+            f'#!/bin/sh\nexec {PYTHON} -m wizard "$@"\n')
+        (tools / "euca-windows-wizard").chmod(0o755)
+        env["PATH"] = f"{tools}:{env['PATH']}"
+        done = subprocess.run(["bash", "-c", script], env=env, cwd=folder,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        out = done.stdout.splitlines()
+        if steps != ["run"]:
+            kernel = out[-1].removeprefix("KERNEL=")
+            assert re.fullmatch(r"eki-[0-9A-F]{8}", kernel), out
+            assert re.fullmatch(r"IMAGE\temi-[0-9A-F]{8}", out[-2]), out
+            assert "Ready: the floppy can be bundled as the ramdisk." in done.stdout
+            assert ": available" in done.stderr
+            # The same recipe is written beside the samples.
+            assert (folder / "recipe.sh").read_text().endswith("\n".join(printed) + "\n")
+        # A second sandbox on the folder in use is refused, in one line.
+        second = subprocess.run([PYTHON, "-m", "wizard", "sandbox", "--dir", str(folder)],
+                                env=env, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1
+        assert second.stderr.splitlines() == [
+            f"euca-windows-wizard: error: the sandbox folder {folder} is in use by a running "
+            f"sandbox (pid {child.pid}). Fix: stop that sandbox (Ctrl+C where it runs) or "
+            "choose another folder with --dir."]
         child.send_signal(signal.SIGINT)
         child.wait(timeout=20)
         output.finish()
@@ -202,3 +224,13 @@ def test_sandbox_brings_a_sample_memdisk_only_when_the_system_has_none(tmp_path:
     assert without.returncode == 0, without.stderr
     assert without.stdout.strip() == "['disk', 'floppy', 'memdisk']"
     assert (tmp_path / "b" / "sample-memdisk").is_file()
+
+
+def test_sample_floppy_boot_ini_points_into_the_sample_disk(tmp_path: Path, sandbox: Sandbox):
+    disk = make_sample_disk(tmp_path / "sample-disk.img")
+    floppy = make_sample_floppy(tmp_path / "sample-floppy.img")
+    result = subprocess.run([PYTHON, "-m", "wizard", "floppy", "verify", str(floppy),
+                             "--disk", str(disk)], env=cli_env(sandbox), capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "partition 1 exists and holds \\WINDOWS" in " ".join(result.stdout.split())

@@ -5,8 +5,8 @@ so nobody mistakes them for the real thing:
 
 - ``sample-disk.img``: an 8 MiB raw disk image with an MBR and one NTFS
   partition at sector 63 (the XP/2003 layout) whose root holds placeholder
-  NTLDR, NTDETECT.COM, BOOT.INI and NTBOOTDD.SYS, and an entry WINDOWS
-  where BOOT.INI points (so the floppy's check against the disk passes). It ships gzipped in
+  NTLDR, NTDETECT.COM, BOOT.INI and NTBOOTDD.SYS, and the WINDOWS folder
+  that the sample floppy's BOOT.INI names. It ships gzipped in
   ``assets/sandbox/`` (made once by ``build_sample_disk_asset`` with mkntfs
   and ntfscp, which the operator need not have); without the asset, an MBR
   and a bare NTFS boot sector are generated instead. It boots nothing.
@@ -77,7 +77,10 @@ def _mbr(total_sectors: int) -> bytes:
 
 
 def build_sample_disk_asset(target: Path) -> Path:
-    """Make ``assets/sandbox/sample-disk.img.gz`` (maintainers only: needs mkntfs, ntfscp)."""
+    """Make ``assets/sandbox/sample-disk.img.gz`` (maintainers only: mkntfs, ntfscp, ntfs-3g).
+
+    ntfs-3g mounts the volume (FUSE, root) to make the WINDOWS folder.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         part = folder / "part.img"
@@ -93,15 +96,24 @@ def build_sample_disk_asset(target: Path) -> Path:
             "BOOT.INI": BOOT_INI,
             "NTBOOTDD.SYS": SAMPLE_NOTE + b"\r\nplaceholder for NTBOOTDD.SYS\r\n",
             "SAMPLE.TXT": SAMPLE_NOTE + b"\r\n",
-            # BOOT.INI points at \WINDOWS: an entry of that name lets the floppy's
-            # cross-check with the disk pass, as a real disk's folder would.
-            "WINDOWS": SAMPLE_NOTE + b"\r\nplaceholder for the Windows folder\r\n",
         }
         for name, data in files.items():
             source = folder / name
             source.write_bytes(data)
             subprocess.run(["ntfscp", "-f", str(part), str(source), name], check=True,
                            capture_output=True)
+        # The folder BOOT.INI names (partition(1)\WINDOWS), so the sample floppy's
+        # BOOT.INI points at something that exists: ntfscp makes no folders, so
+        # the volume is mounted with ntfs-3g (FUSE) for this one step.
+        mount = folder / "mnt"
+        mount.mkdir()
+        subprocess.run(["ntfs-3g", str(part), str(mount)], check=True, capture_output=True)
+        try:
+            (mount / "WINDOWS").mkdir()
+            (mount / "WINDOWS" / "SAMPLE.TXT").write_bytes(
+                SAMPLE_NOTE + b"\r\nwhere Windows would be\r\n")
+        finally:
+            subprocess.run(["umount", str(mount)], check=True, capture_output=True)
         # mtime 0: the same inputs give the same asset, byte for byte.
         with open(target, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9,
                                                       mtime=0) as out:

@@ -326,11 +326,13 @@ SAMPLE INPUTS made by `euca-windows-wizard sandbox`. They are NOT Windows.
 
 sample-disk.img    an 8 MiB raw disk image: an MBR with one NTFS partition
                    whose root holds placeholder NTLDR, NTDETECT.COM, BOOT.INI
-                   and NTBOOTDD.SYS. Passes the disk checks, bundles and
-                   uploads like a real image; boots nothing.
+                   and NTBOOTDD.SYS, and a WINDOWS folder. Passes the disk
+                   checks, bundles and uploads like a real image; boots nothing.
 sample-floppy.img  a 1.44 MB FAT12 floppy with placeholder NTLDR,
                    NTDETECT.COM, BOOT.INI and NTBOOTDD.SYS (text, not
-                   Microsoft's programs).
+                   Microsoft's programs). Its BOOT.INI points at the sample
+                   disk's partition 1, \\WINDOWS.
+recipe.sh          the memdisk recipe on these samples, step by step.
 
 The eucarc, cloud-cert.pem and euca2-sandbox-* beside them are throw-away
 credentials for the local sandbox cloud only.
