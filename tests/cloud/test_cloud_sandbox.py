@@ -81,7 +81,10 @@ def test_sandbox_command_serves_until_ctrl_c_and_the_printed_recipe_works(tmp_pa
             assert (folder / "sandbox-answers.toml").is_file()
         else:
             assert steps == ["floppy"] + ["bundle", "upload", "register"] * 3, commands
-        script = "set -eo pipefail\n" + "\n".join(printed) + "\necho KERNEL=$KERNEL\n"
+        # No terminal here: run asks for --yes (on a terminal it shows the plan and asks).
+        script = ("set -eo pipefail\n" + "\n".join(printed) + " --yes" * (steps == ["run"])
+                  + "\necho KERNEL=$KERNEL\n")
+        env["XDG_STATE_HOME"] = str(tmp_path / "state")
         tools = tmp_path / "bin"
         tools.mkdir()
         (tools / "euca-windows-wizard").write_text(
@@ -92,7 +95,18 @@ def test_sandbox_command_serves_until_ctrl_c_and_the_printed_recipe_works(tmp_pa
                               capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr
         out = done.stdout.splitlines()
-        if steps != ["run"]:
+        if steps == ["run"]:
+            ids = dict(line.split("\t") for line in out if "\t" in line)
+            assert re.fullmatch(r"eki-[0-9A-F]{8}", ids["KERNEL"]), out
+            assert re.fullmatch(r"eri-[0-9A-F]{8}", ids["RAMDISK"]), out
+            assert re.fullmatch(r"emi-[0-9A-F]{8}", ids["IMAGE"]), out
+            assert "bash recipe.sh" in text
+            # The step-by-step recipe it points to runs too.
+            by_hand = subprocess.run(["bash", "recipe.sh"], env=env, cwd=folder,
+                                     capture_output=True, text=True, timeout=600)
+            assert by_hand.returncode == 0, by_hand.stderr
+            assert re.fullmatch(r"IMAGE\temi-[0-9A-F]{8}", by_hand.stdout.splitlines()[-1])
+        else:
             kernel = out[-1].removeprefix("KERNEL=")
             assert re.fullmatch(r"eki-[0-9A-F]{8}", kernel), out
             assert re.fullmatch(r"IMAGE\temi-[0-9A-F]{8}", out[-2]), out

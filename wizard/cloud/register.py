@@ -144,9 +144,15 @@ def fetch_manifest(cloud: Cloud, req: ImageRequest, cancel: CancelFlag | None = 
 
 def find_registered(cloud: Cloud, req: ImageRequest, cancel: CancelFlag | None = None,
                     policy: RetryPolicy = DEFAULT_RETRIES) -> str | None:
-    """The id of an image of ours already registered from this manifest, if any."""
+    """The id of an image of ours already registered from this manifest, if any.
+
+    A failed image (the cloud could not open its bundle) does not count: the
+    manifest is to be registered again (``register_image`` replaces it).
+    """
     image = registered_image(cloud, req, cancel, policy)
-    return str(image["ImageId"]) if image is not None else None
+    if image is None or image.get("State") == "failed":
+        return None
+    return str(image["ImageId"])
 
 
 def registered_image(cloud: Cloud, req: ImageRequest, cancel: CancelFlag | None = None,

@@ -16,6 +16,7 @@ from typing import Any
 
 from wizard.cloud.register import ImageRequest, find_registered, register_image
 from wizard.cloud.upload import upload_bundle, uploaded_location
+from wizard.cloud.wait import wait_until_available as wait_for_image
 from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag, Sink
 from wizard.recipe.bundling import bundle_name
@@ -110,7 +111,8 @@ def wait_until_available(ctx: StepContext, image_id: str, sink: Sink,
                          cancel: CancelFlag) -> None:
     """Wait for the image to become available after registering: the one place for it.
 
-    The engine's wait (``wizard.cloud.register``, from the sandbox work of
-    issue 11) had not landed when this was written: until it does, nothing
-    is waited for here. It reports a StepPhase "waiting for available".
+    The engine's wait (``wizard.cloud.wait``, issue 11): a StepPhase
+    "waiting for available", live lines, a timeout; a failed image (the
+    cloud could not open its bundle) is a WizardError with the reason.
     """
+    wait_for_image(ctx.cloud(), image_id, sink, cancel)
