@@ -41,7 +41,11 @@ def test_folders_are_0700_and_files_0600_even_under_a_loose_umask(private_xdg: P
         write_session_file(paths.answers, "[build]\n")
     finally:
         os.umask(old)
-    for folder in (paths.folder, paths.folder.parent, paths.folder.parent.parent):
+    # Every level the wizard created, XDG_STATE_HOME itself included (it did not exist).
+    levels = [paths.folder, *paths.folder.parents]
+    created = levels[: levels.index(private_xdg / "xdg_state_home") + 1]
+    assert len(created) == 4
+    for folder in created:
         assert _mode(folder) == 0o700, folder
     assert _mode(paths.answers) == 0o600
 

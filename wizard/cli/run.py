@@ -49,6 +49,9 @@ def register(subparsers: Any) -> None:
                         "local cloud (needs the sandbox extra)")
     parser.add_argument("-y", "--yes", action="store_true",
                         help="start without asking (needed when there is no terminal)")
+    parser.add_argument("--detach", action="store_true",
+                        help="run the build in the background, in a process of its own that "
+                        "outlives this terminal (SSH drops included); follow it with attach")
     parser.add_argument("--start-over", action="store_true",
                         help="set the session's state file aside and check every step again "
                         "(finished bundles, uploads and registrations are found and reused)")
@@ -132,6 +135,8 @@ def _new_session(answers: Any) -> tuple[str, Any]:
 
 
 def _build(name: str, answers: Any, args: argparse.Namespace) -> int:
+    if args.detach:
+        return _detach(name, answers, args)
     from wizard.session.runner import run_session
 
     print(f"Session {name}: follow it from elsewhere with `{PROGRAM} attach {name}`",
@@ -144,7 +149,27 @@ def _build(name: str, answers: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _detach(name: str, answers: Any, args: argparse.Namespace) -> int:
+    """Hand the build to a detached ``run --session NAME --yes`` (wizard.cli.detached)."""
+    from wizard.cli import detached
+    from wizard.session.answers import answers_to_toml
+    from wizard.session.detach import refuse_if_running
+    from wizard.session.store import SessionPaths, write_session_file
+
+    refuse_if_running(name)
+    if answers is not None:
+        # The detached build reads the session's answers: these, not older ones.
+        write_session_file(SessionPaths(name).answers, answers_to_toml(answers))
+    extra = ["--start-over"] if args.start_over else []
+    secret = answers.cloud.secret_key if answers is not None else None
+    return detached.start(name, extra, secret_key=secret)
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.sandbox and args.detach:
+        from wizard.cli.detached import refuse_with_sandbox
+
+        raise refuse_with_sandbox()
     if args.sandbox:
         return _run_sandbox(args)
     from wizard.session.answers import load_answers

@@ -63,8 +63,10 @@ def start_detached(name: str, extra: list[str] | None = None,
     """Start the build of session ``name`` as a detached process; its pid.
 
     Returns once the child holds the session's lock (so ``attach`` and
-    ``sessions`` see it running at once); a child that ends before, having
-    refused to start, is a WizardError quoting the end of its log.
+    ``sessions`` see it running at once), or has ended well; a child that
+    failed before it was seen running is a WizardError quoting the end of
+    its log. Blocks a second or two (Python's start): a TUI calls it from a
+    worker thread.
     ``extra``: more arguments for ``run`` (``--start-over``). ``secret_key``:
     one the operator gave (the TUI's field, an answers file): it reaches the
     build in its environment (``EC2_SECRET_KEY``, readable by this user only),
@@ -93,11 +95,14 @@ def start_detached(name: str, extra: list[str] | None = None,
         if running_pid(paths.lock) == child.pid:
             break
         if child.poll() is not None:
+            if child.returncode == 0:
+                break  # all done already (every step reused): attach shows it
             tail = _log_tail(paths.log)
             raise WizardError(
-                f"the detached build of {name!r} stopped at once (exit status "
+                f"the detached build of {name!r} ended at once (exit status "
                 f"{child.returncode}){': ' + tail if tail else ''}",
-                f"see its log {paths.log}, correct the cause and start it again")
+                f"see its log {paths.log} (or `{PROGRAM} attach {name}`), correct the "
+                "cause and start it again")
         time.sleep(_POLL)
     # A starter that lives on (the TUI) reaps the child when it ends; the CLI
     # exits first and leaves that to init.
