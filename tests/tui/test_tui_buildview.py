@@ -17,7 +17,7 @@ def test_rate_and_time_left_come_from_event_timestamps() -> None:
     assert upload.rate == 2 * MiB
     assert upload.seconds_left == 40
     text = upload.describe()
-    assert "20.0 MiB of 100.0 MiB" in text and "part 2/10" in text
+    assert "20.0/100.0 MiB" in text and "part 2/10" in text
     assert "2.0 MiB/s" in text and "40 seconds left" in text
 
 

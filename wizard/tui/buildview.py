@@ -68,12 +68,18 @@ class Transfer:
         return max(self.total - self.done, 0) / rate
 
     def describe(self) -> str:
-        """One line: bytes, parts, rate and time left, in words read at a glance."""
+        """One short line: bytes, parts, rate and time left, read at a glance."""
         if self.state == "pending":
             return "waiting"
-        words = [humanize.naturalsize(self.done, binary=True)]
-        if self.total:
-            words[0] += " of " + humanize.naturalsize(self.total, binary=True)
+        size = humanize.naturalsize(self.done, binary=True)
+        if self.total and self.state != "done":
+            total = humanize.naturalsize(self.total, binary=True)
+            done_figure, done_unit = size.split(" ")
+            if total.endswith(" " + done_unit):  # 3.0/8.0 GiB: 80 columns are few
+                size = f"{done_figure}/{total}"
+            else:
+                size += "/" + total
+        words = [size]
         if self.parts_total:
             words.append(f"part {self.parts_done or 0}/{self.parts_total}")
         if self.state == "running":
@@ -83,10 +89,8 @@ class Transfer:
             left = self.seconds_left
             if left is not None:
                 words.append(humanize.naturaldelta(left) + " left")
-        elif self.state == "done":
-            words.append("done")
-        elif self.state == "failed":
-            words.append("failed")
+        else:
+            words.append(self.state)
         return ", ".join(words)
 
 
@@ -103,6 +107,22 @@ class ImageRow:
     @property
     def title(self) -> str:
         return ARTIFACT_TITLES[self.artifact]
+
+    @property
+    def doing(self) -> str:
+        """The row's state in a word or two, for its title line."""
+        if self.register != "waiting":
+            return self.register
+        for word, transfer in (("uploading", self.upload), ("bundling", self.bundle)):
+            if transfer.state == "running":
+                return word
+            if transfer.state == "failed":
+                return f"{word} failed"
+        if self.upload.state == "done":
+            return "uploaded"
+        if self.bundle.state == "done":
+            return "bundled"
+        return "waiting"
 
 
 @dataclass
@@ -220,7 +240,7 @@ class BuildView:
 
     def rows_shown(self) -> dict[str, RowShow]:
         """Each row as text and figures: safe to hand from the follower's thread."""
-        return {artifact: RowShow(f"{row.title}: {row.register}", show_transfer(row.bundle),
+        return {artifact: RowShow(f"{row.title}: {row.doing}", show_transfer(row.bundle),
                                   show_transfer(row.upload))
                 for artifact, row in self.rows.items()}
 

@@ -78,10 +78,10 @@ class ImageRowView(Vertical):
     DEFAULT_CSS = """
     ImageRowView { height: 3; }
     ImageRowView .line { height: 1; }
-    ImageRowView .line > Label { width: 8; padding: 0 0 0 2; }
-    ImageRowView .line > ProgressBar { width: 26; }
+    ImageRowView .line > Label { width: 9; padding: 0 1 0 2; }
+    ImageRowView .line > ProgressBar { width: 17; }
     ImageRowView .line > ProgressBar > Bar { width: 16; }
-    ImageRowView .line > Static { width: 1fr; }
+    ImageRowView .line > .figures { width: 1fr; padding: 0 0 0 1; }
     ImageRowView .head { text-style: bold; padding: 0 1; }
     """
 
@@ -95,8 +95,9 @@ class ImageRowView(Vertical):
         for kind in ("bundle", "upload"):
             with Horizontal(classes="line"):
                 yield Label(kind)
-                yield ProgressBar(total=None, show_eta=False, id=f"{self.artifact}-{kind}-bar")
-                yield Static("waiting", id=f"{self.artifact}-{kind}-text")
+                yield ProgressBar(total=None, show_eta=False, show_percentage=False,
+                                  id=f"{self.artifact}-{kind}-bar")
+                yield Static("waiting", id=f"{self.artifact}-{kind}-text", classes="figures")
 
     def show(self, row: RowShow) -> None:
         self.query_one(f"#{self.artifact}-head", Static).update(row.head)

@@ -51,9 +51,10 @@ class DoneScreen(WizardScreen):
                      + "\n  ".join(run_commands(emi, self._ec2_url())), id="commands")
         try:
             f = sessionlink.files(self.session)
-            where = (f"Session folder: {f.folder}\nLog: {f.log}\n"
-                     f"Answers (replay with `euca-windows-wizard run --answers FILE`): "
-                     f"{f.answers}")
+            where = (f"The session's folder: {f.folder}\n"
+                     f"  {f.log.name}: the build's log; {f.events.name}: its events\n"
+                     f"  {f.answers.name}: this build's answers, to replay it with "
+                     f"`euca-windows-wizard run --answers {f.answers.name}`")
         except WizardError as exc:
             where = exc.message
         yield Static(where, id="files")
