@@ -25,7 +25,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.bundle.bundle_checks import CREDENTIAL_VARS, ROOT, assert_one_error_line, part_entries
+from tests.bundle.bundle_checks import (
+    CREDENTIAL_VARS,
+    ROOT,
+    assert_one_error_line,
+    part_entries,
+    run_cli,
+)
 from tests.bundle.conftest import (  # noqa: F401 - fixtures, by name
     ACCOUNT,
     KeyFiles,
@@ -247,3 +253,33 @@ def test_a_part_replaced_is_refused_and_the_other_file_kept(
     # This run's own parts are gone; the file it did not write is not.
     assert sorted(p.name for p in dest.iterdir()) == ["medium.img.part.00"]
     assert (dest / "medium.img.part.00").read_bytes() == other
+
+
+@pytest.mark.parametrize("planted", [".race.img.bundle-lock", "race.img.part.00",
+                                     "race.img.manifest.xml"])
+def test_a_link_planted_under_a_bundle_file_name_is_never_written_through(
+    medium_image: Path, key_files: KeyFiles, tmp_path: Path, planted: str,  # noqa: F811
+) -> None:
+    """A link to the operator's file under the name of the lock, a part or the manifest:
+    the run is refused with one line, or replaces the link; the file it points at keeps
+    its bytes, and nothing else appears beside it."""
+    home = tmp_path / "home"
+    home.mkdir()
+    victim_folder = tmp_path / "victim"
+    victim_folder.mkdir()
+    victim = victim_folder / "authorized_keys"
+    victim.write_bytes(b"ssh-ed25519 AAAA the operator's key\n")
+    dest = tmp_path / "out"
+    dest.mkdir()
+    (dest / planted).symlink_to(victim)
+    result = run_cli("bundle", "-i", str(medium_image), "-d", str(dest), "-p", "race.img",
+                     "-c", str(key_files.user_cert), "-k", str(key_files.user_key),
+                     "-u", ACCOUNT, "--ec2cert", str(key_files.cloud_cert), home=home)
+    assert victim.read_bytes() == b"ssh-ed25519 AAAA the operator's key\n"
+    assert sorted(p.name for p in victim_folder.iterdir()) == ["authorized_keys"]
+    if result.returncode == 0:
+        _assert_whole(result.stdout)
+        assert not (dest / planted).is_symlink()
+    else:
+        assert_one_error_line(result.stderr, planted)
+        assert sorted(p.name for p in dest.iterdir()) == [planted]

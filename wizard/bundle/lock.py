@@ -55,8 +55,15 @@ class BundleLock:
         for _ in range(_TRIES):
             # O_NOFOLLOW: a link planted under the lock's name is refused,
             # never followed (the pid would be written through it).
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
-                         0o600)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+                             0o600)
+            except OSError as exc:
+                if exc.errno != errno.ELOOP:
+                    raise
+                raise WizardError(
+                    f"{self.path} is a link, not the lock file of a bundle; it was not made "
+                    "by this tool", "remove it, or choose another folder with -d") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
