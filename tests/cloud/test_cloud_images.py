@@ -287,3 +287,33 @@ def test_a_restarted_sandbox_keeps_its_keys_and_images_and_a_running_one_keeps_i
         # A bundle made against the first run is valid in the second.
         again = register(second, upload(second, tmp_path / "c", "later"), "later")
         assert wait(second, again) == "available"
+
+
+def test_sending_a_bundle_again_under_a_registered_manifest_names_the_image(
+        cloud_box: Sandbox, tmp_path: Path):
+    from wizard.core.events import StepWarning
+
+    cloud = make_cloud(cloud_box)
+    first = make_bundle(cloud_box, tmp_path / "one", size=2 * 64 * 1024)
+    location = upload_bundle(first.manifest, "resend", cloud, policy=FAST).location
+    image_id = register(cloud_box, location, "resent")
+    assert wait(cloud_box, image_id) == "available"
+    # The same bundle again: nothing is sent, nothing to warn about.
+    events: list[Event] = []
+    upload_bundle(first.manifest, "resend", cloud, events.append, policy=FAST)
+    assert not [e for e in events if isinstance(e, StepWarning)]
+    # Another bundle under the same manifest name: the image is named.
+    other = make_bundle(cloud_box, tmp_path / "two", size=2 * 64 * 1024)
+    upload_bundle(other.manifest, "resend", cloud, events.append, policy=FAST)
+    warnings = [e.text for e in events if isinstance(e, StepWarning)]
+    assert warnings == [f"{location} is registered as {image_id} (available), from the bundle "
+                        f"sent before: {image_id} is not this bundle; register it under "
+                        f"another name, or deregister {image_id} first"]
+    # From the command line too, as a warning line on stderr.
+    third = make_bundle(cloud_box, tmp_path / "three", size=2 * 64 * 1024)
+    result = subprocess.run(
+        [PYTHON, "-m", "wizard", "upload", "--eucarc", str(cloud_box.eucarc), "-b", "resend",
+         "-m", str(third.manifest)], env=cli_env(cloud_box), capture_output=True, text=True,
+        timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"warning: {location} is registered as {image_id} (available)" in result.stderr

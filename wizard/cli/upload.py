@@ -18,6 +18,7 @@ from typing import Any
 from wizard.cli.options import add_cloud_options, cloud_from_args
 from wizard.cli.progress import ConsoleProgress
 from wizard.cloud.upload import CANNED_ACLS, DEFAULT_ACL, parse_destination, upload_bundle
+from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag
 
 
@@ -44,7 +45,12 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     destination = parse_destination(args.bucket)
-    cloud = cloud_from_args(args, ("s3",))
+    try:
+        # With the EC2 URL too, when the credentials give it: upload then warns
+        # when the manifest it sends again is that of a registered image.
+        cloud = cloud_from_args(args, ("s3", "ec2"))
+    except WizardError:
+        cloud = cloud_from_args(args, ("s3",))
     sink = ConsoleProgress()
     cancel = CancelFlag()
 

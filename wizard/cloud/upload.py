@@ -403,6 +403,9 @@ def _upload(manifest_path: Path, destination: Destination, cloud: Cloud, sink: S
 
     missing = [p for p in parts if not held(p)]
     manifest_key = destination.key(manifest_file.filename)
+    if missing or not held(manifest_file):
+        for text in _registered_warnings(cloud, location, cancel):
+            up.emit(StepWarning(STEP, text))
     if manifest_key in stored and (missing or not held(manifest_file)):
         # A manifest of another bundle with this name, or one whose parts are
         # gone: it must not stand in the store while parts change under it.
@@ -436,6 +439,41 @@ def _upload(manifest_path: Path, destination: Destination, cloud: Cloud, sink: S
     sink(StepFinished(STEP, {"location": location, "parts_sent": len(missing),
                              "parts_skipped": skipped, "bytes_sent": sent_bytes}))
     return UploadResult(location, len(missing), skipped, sent_bytes, manifest_sent)
+
+
+def _registered_warnings(cloud: Cloud, location: str, cancel: CancelFlag) -> list[str]:
+    """Warnings naming the images registered from ``location``, when the bundle is sent again.
+
+    An image keeps what the cloud read of its bundle (nodes cache a prepared
+    image): a bundle sent again under its manifest is not that image. Only
+    where the EC2 URL is known; a failing lookup is logged, not fatal.
+    """
+    if cloud.ec2 is None:
+        return []
+    try:
+        ec2 = cloud.ec2_client()
+        answer = call(lambda: ec2.describe_images(Owners=["self"]),
+                      what="list your registered images", endpoint=cloud.ec2, cancel=cancel,
+                      policy=RetryPolicy(attempts=2, first_delay=0.5),
+                      key_source=cloud.key_source, secret_source=cloud.secret_source)
+    except Cancelled:
+        raise
+    except WizardError as exc:
+        log.info("not checking for images registered from %s: %s", location, exc)
+        return []
+    out = []
+    for image in answer.get("Images", []):
+        if (image.get("ImageLocation") or "").lstrip("/") != location:
+            continue
+        image_id, state = image.get("ImageId"), image.get("State") or "registered"
+        if state == "failed":
+            out.append(f"{location} is registered as {image_id}, which failed; once this "
+                       "upload is done, register again (the failed image is replaced)")
+        else:
+            out.append(f"{location} is registered as {image_id} ({state}), from the bundle "
+                       f"sent before: {image_id} is not this bundle; register it under "
+                       f"another name, or deregister {image_id} first")
+    return out
 
 
 def _send_parts(up: _Uploader, parts: list[LocalFile],
