@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,8 @@ from wizard.session.answers import (
     parse_answers,
     sandbox_answers,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 GOOD = """\
 [cloud]
@@ -171,3 +176,54 @@ def test_sandbox_answers_name_the_sandbox_files(tmp_path: Path) -> None:
     assert answers.build.floppy == tmp_path / "sample-floppy.img"
     assert answers.build.memdisk == tmp_path / "sample-memdisk"
     assert answers.build.mode == "memdisk"
+
+
+def cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("EC2_", "AWS_", "S3_", "EUCA"))}
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run([sys.executable, "-m", "wizard", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, env=env,
+                          stdin=subprocess.DEVNULL, timeout=120)
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    (lambda t: t.replace('arch = "i386"', 'arch = "i386"\nachr = "x"'),
+     "unknown key build.achr (line 8)"),
+    (lambda t: t.replace('bucket = "winxp-images"', "bucket = 7"),
+     "build.bucket (line 6) must be a string"),
+    (lambda t: t.replace('disk = "xp.img"\n', ""), "build.disk is missing: [build] (line 4)"),
+], ids=["unknown", "type", "missing"])
+def test_run_with_a_mistaken_answers_file_is_one_line(tmp_path: Path, change, words) -> None:  # type: ignore[no-untyped-def]
+    answers = tmp_path / "answers.toml"
+    answers.write_text(change(GOOD))
+    result = cli("run", "--answers", answers, "--yes", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"euca-windows-wizard: error: the answers file {answers}: ")
+    assert words in lines[0] and "Fix: " in lines[0]
+    # Nothing was started: no session was made of it.
+    assert not (Path(os.environ["XDG_STATE_HOME"]) / "euca-windows-wizard" / "sessions"
+                / "winxp").exists()
+
+
+def test_run_without_a_terminal_needs_yes(tmp_path: Path) -> None:
+    answers = tmp_path / "answers.toml"
+    answers.write_text(GOOD)
+    result = cli("run", "--answers", answers, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("euca-windows-wizard: error: there is no terminal to "
+                                     "confirm the build on. Fix: add --yes to run without "
+                                     "asking.")
+    result = cli("run", "--sandbox", cwd=tmp_path)
+    assert result.returncode == 1 and "add --yes" in result.stderr
+
+
+def test_run_needs_one_source(tmp_path: Path) -> None:
+    result = cli("run", "--yes", cwd=tmp_path)
+    assert result.returncode == 1 and "one of the arguments" in result.stderr
+    result = cli("run", "--session", "nosuch", "--yes", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "there is no session named 'nosuch'" in result.stderr

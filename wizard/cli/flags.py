@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 
+from wizard.session.answers import ANSWER_KEYS
+
 # The options of wizard.cli.options.add_cloud_options, on every cloud command.
 _CLOUD: dict[str, str] = {
     "cloud.eucarc": "--eucarc",
@@ -74,6 +76,8 @@ FLAGS: dict[str, dict[str, str]] = {
         "build.virtualization": "--virtualization-type",
     },
     "sandbox": {"sandbox.folder": "--dir"},
+    # run takes its inputs from the answers file: the key is where to change one.
+    "run": {key: f"{key} in the answers file" for key in ANSWER_KEYS},
 }
 
 # The argparse dest of each command's action (``memdisk build``).

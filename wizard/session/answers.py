@@ -123,6 +123,9 @@ _BUILD_KEYS: dict[str, tuple[type, str]] = {
     "syslinux_source": (Path, "the path of a syslinux release (tarball or folder)"),
 }
 _TABLES: dict[str, dict[str, tuple[type, str]]] = {"cloud": _CLOUD_KEYS, "build": _BUILD_KEYS}
+# Every key an answers file takes, as errors carry it ("build.disk").
+ANSWER_KEYS: tuple[str, ...] = tuple(f"{table}.{key}" for table, keys in _TABLES.items()
+                                     for key in keys)
 _TYPE_WORDS = {str: "a string", bool: "true or false", int: "a number", float: "a number",
                list: "a list", dict: "a table"}
 

@@ -20,6 +20,7 @@ and reused), never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,9 +149,9 @@ def save_state(path: Path, state: SessionState) -> None:
 
 
 def set_aside(path: Path) -> Path | None:
-    """Move a damaged state file out of the way (kept for a look); returns where to."""
+    """Move the state file out of the way (kept for a look); returns where to."""
     if not path.exists():
         return None
-    target = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    target = path.with_name(f"{path.name}.old-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
     path.replace(target)
     return target
