@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -188,7 +189,7 @@ def test_progress_rendering(big_bundle: MadeBundle, tty: bool) -> None:
     text = stream.getvalue()
     if tty:
         assert "\r\x1b[K" in text
-        assert "[" + "#" * 24 + "] 100%" in text
+        assert re.search(r"\[#{8,24}\] 100%", text), text  # narrowed to fit 80 columns
         assert text.endswith("\r\x1b[K")  # the bar is cleared when the step finishes
         assert "\n" not in text
     else:

@@ -35,9 +35,12 @@ def test_fit_line_is_narrower_than_the_terminal(columns: int) -> None:
 
     line = fit_line(TITLE, 0.42, FIGURES, columns)
     assert len(line) < columns
-    assert line.lstrip().startswith(("Bundling", "42%"))
+    assert line.startswith(("Bundling", "[###-----]  42% 1.2 GiB"))
+    typical = fit_line(TITLE, 0.15, "1.2 GiB of 8.0 GiB, part 123/820, 480.0 MiB/s, "
+                       "14 seconds left", columns)
+    assert len(typical) < columns and "]  15% 1.2 GiB" in typical
     if columns >= 80:
-        assert line.endswith("10 minutes left")  # the time left survives at 80 columns
+        assert typical.endswith("14 seconds left")  # the time left survives at 80 columns
 
 
 def test_the_bar_fits_an_80_column_terminal(tmp_path: Path) -> None:

@@ -55,6 +55,8 @@ class BundleRequest:
     # The destination was made new and empty for this request (the default
     # folder, see ``request.bundle_request``): a failure removes it if empty.
     fresh_destination: bool = False
+    # How ``arch`` was chosen when the operator gave none (``choose_architecture``).
+    arch_reason: str = ""
 
     @property
     def name(self) -> str:
@@ -112,12 +114,40 @@ def default_destination(name: str) -> Path:
                           "folder you can write") from exc
 
 
+# When the image does not tell: the architecture bundles had before it was read.
+DEFAULT_ARCH = "x86_64"
+
+
+def choose_architecture(image: Path, image_type: str) -> tuple[str, str]:
+    """The architecture for a bundle of ``image`` given none, and why it was chosen.
+
+    A machine image is a Windows disk: its own files say (a 64-bit Windows
+    has \\WINDOWS\\SysWOW64; ``wizard.disk.windows``). Most XP and 2003
+    images are 32-bit, so the old fixed x86_64 was usually wrong. A kernel
+    (memdisk) or ramdisk (floppy) has no Windows to read.
+    """
+    if image_type != "machine":
+        return DEFAULT_ARCH, (f"the default for a {image_type}; give the architecture of the "
+                              "Windows disk it boots")
+    from wizard.disk.windows import windows_architecture
+
+    check_image(image)  # a FIFO or a folder is refused here, never opened
+    found = windows_architecture(image)
+    if found.arch is not None:
+        return found.arch, f"read from the image: {found.why}"
+    return DEFAULT_ARCH, (f"the default: the image's Windows could not be read ({found.why}); "
+                          "give i386 for a 32-bit Windows")
+
+
 def bundle_request(
-    image: Path, *, destination: Path | None, prefix: str | None, arch: str,
+    image: Path, *, destination: Path | None, prefix: str | None, arch: str | None,
     image_type: str, kernel_id: str | None, ramdisk_id: str | None,
     credentials: LoadedCredentials,
 ) -> tuple[BundleRequest, bool]:
     """The request for bundling ``image``, and whether its destination was chosen by default.
+
+    ``arch`` None reads it from the image (``choose_architecture``); the
+    request's ``arch_reason`` then says which was chosen and why.
 
     ``destination`` None creates a new folder under $TMPDIR (else /var/tmp)
     with ``default_destination``, once the inputs are checked; the request
@@ -133,11 +163,14 @@ def bundle_request(
         Path(credentials.require("cloud_cert").value),
     )
     image = Path(image)
+    arch_reason = ""
+    if arch is None:
+        arch, arch_reason = choose_architecture(image, image_type)
     request = BundleRequest(
         image=image, destination=Path(destination) if destination is not None else Path(),
         keys=keys, user=credentials.require("user").value,
         prefix=prefix, arch=arch, image_type=image_type,
-        kernel_id=kernel_id, ramdisk_id=ramdisk_id,
+        kernel_id=kernel_id, ramdisk_id=ramdisk_id, arch_reason=arch_reason,
     )
     if destination is not None:
         return request, False

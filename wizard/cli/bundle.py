@@ -30,8 +30,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                              "default: a new folder under $TMPDIR or /var/tmp)")
     parser.add_argument("-p", "--prefix", metavar="NAME",
                         help="the bundle's name (default: the image's file name)")
-    parser.add_argument("-r", "--arch", default="x86_64", metavar="ARCH",
-                        help="i386 or x86_64 (default: x86_64)")
+    parser.add_argument("-r", "--arch", metavar="ARCH",
+                        help="i386 or x86_64 (default: read from the disk image: x86_64 when "
+                        "its Windows has \\WINDOWS\\SysWOW64, else i386; x86_64 when it "
+                        "cannot be read)")
     parser.add_argument("--image-type", default="machine", metavar="TYPE",
                         help="machine, kernel (memdisk) or ramdisk (floppy); default: machine")
     parser.add_argument("--kernel", metavar="ID", help="the kernel id (eki-…) of a machine image")
@@ -50,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     from wizard.bundle.bundler import bundle_image
-    from wizard.bundle.request import bundle_request
+    from wizard.bundle.request import bundle_request, check_request
     from wizard.cli.options import credentials_from_args
 
     creds = credentials_from_args(args)
@@ -59,10 +61,16 @@ def run(args: argparse.Namespace) -> int:
         prefix=args.prefix, arch=args.arch, image_type=args.image_type,
         kernel_id=args.kernel, ramdisk_id=args.ramdisk, credentials=creds,
     )
+    # Refused before anything is said about the bundle (its folder, its
+    # architecture): an empty image printed "Bundle folder: …", then the error.
+    check_request(request)
     image, destination, keys = request.image, request.destination, request.keys
     progress = ConsoleProgress()
     for warning in keys.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if request.arch_reason:
+        print(f"Architecture: {request.arch} ({request.arch_reason}; -r overrides)",
+              file=sys.stderr)
     if chosen:
         print(f"Bundle folder: {destination}", file=sys.stderr)
     # The same command run again (a script re-run after a failed upload) finds

@@ -35,13 +35,11 @@ def fit_line(title: str, fraction: float, figures: str, columns: int) -> str:
 
     A line as wide as the terminal or wider wraps, and ``\\r`` then redraws
     only its last row (the bar climbs the screen). What matters most stays:
-    the percentage and figures (sizes, rate, time left), then the title
-    (shortened with an ellipsis), then the bar (narrowed, or left out).
+    the percentage, a bar (at least 8 wide) and the figures (sizes, rate,
+    time left); the title is shortened (with an ellipsis) or left out first.
     """
     room = max(columns - 1, 1)
     tail = f"{int(fraction * 100):3d}% {figures}"
-    if len(tail) + 1 >= room:
-        return tail[:room]
     left = room - len(tail) - 1  # for "TITLE [BAR]" and the space before the tail
 
     def bar(width: int) -> str:
@@ -55,7 +53,8 @@ def fit_line(title: str, fraction: float, figures: str, columns: int) -> str:
         return f"{title} {bar(min(_BAR, left - len(title) - 3))} {tail}"
     if left - 11 >= 12:  # a bar of 8 and at least 12 characters of title
         return f"{shorten(title, left - 11)} {bar(8)} {tail}"
-    return f"{shorten(title, left)} {tail}"
+    # No room for a title: a bar of 8, and the figures cut at the edge.
+    return f"{bar(8)} {tail}"[:room]
 
 
 def _size(n: float) -> str:

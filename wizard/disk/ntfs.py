@@ -44,6 +44,18 @@ class NtfsRoot:
             raise NtfsUnreadable(f"{name} could not be read ({exc})") from exc
         return data
 
+    def is_folder(self, path: str) -> bool:
+        """Whether ``path`` (``WINDOWS/SysWOW64``, any case) is a folder on the volume."""
+        if self._fs is None:
+            return False
+        import pytsk3
+
+        try:
+            meta = self._fs.open("/" + path.strip("/\\").replace("\\", "/")).info.meta
+        except OSError:
+            return False
+        return meta is not None and meta.type == pytsk3.TSK_FS_META_TYPE_DIR
+
 
 def read_ntfs_root(image: Path, offset: int) -> NtfsRoot:
     """The root folder of the NTFS volume starting ``offset`` bytes into ``image``."""
