@@ -44,7 +44,7 @@ FLAGS: dict[str, dict[str, str]] = {
     "memdisk verify": {"build.memdisk": "FILE"},
     "memdisk build": {
         "build.syslinux_source": "--source", "build.memdisk": "-o",
-        "build.timeout": "--timeout", "build.work_dir": "--work-dir",
+        "build.timeout": "--timeout", "build.work_dir": "--work-dir", "build.replace": "--force",
     },
     "floppy create": {"build.floppy": "PATH", "build.replace": "--force"},
     "floppy checklist": {"build.floppy": "PATH", "build.vm": "--vm", "build.disk": "--disk"},

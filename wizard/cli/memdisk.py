@@ -7,13 +7,17 @@ import math
 import sys
 from pathlib import Path
 
+from wizard.cli.nextstep import command, say_next
 from wizard.cli.progress import ConsoleProgress
 from wizard.core.distro import current_distro
 from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag
+from wizard.core.logs import get_logger
 from wizard.memdisk.build import DEFAULT_TIMEOUT, build_memdisk
 from wizard.memdisk.find import MEMDISK_PLACES, find_memdisk
 from wizard.memdisk.verify import verify_memdisk
+
+log = get_logger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -56,6 +60,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        help="a syslinux release tarball or its unpacked folder")
     build.add_argument("-o", "--output", type=Path, default=Path("memdisk"), metavar="OUT",
                        help="where to write memdisk (default: ./memdisk)")
+    build.add_argument("--force", action="store_true",
+                       help="replace OUT if it exists (atomically, once the build passed)")
     build.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
                        help=f"stop make after S seconds (default {DEFAULT_TIMEOUT:g})")
     build.add_argument("--work-dir", type=Path, metavar="DIR",
@@ -72,14 +78,23 @@ def _find(args: argparse.Namespace) -> int:
             f"{current_distro().install_command(['memdisk'])}, or build one with "
             "euca-windows-wizard memdisk build --source SYSLINUX.tar.gz",
         )
+    # The path alone, once: `memdisk verify $(memdisk find)` printed the
+    # version twice on a terminal (here on stderr, then from verify).
     print(info.path)
-    print(info.describe(), file=sys.stderr)
+    log.info("%s: %s", info.path, info.describe())
+    if sys.stdout.isatty():  # typed, not captured by $(...)
+        say_next(_bundle_kernel(info.path), sys.stderr)
     return 0
+
+
+def _bundle_kernel(path: Path) -> str:
+    return command("bundle", "--image-type", "kernel", "-i", path)
 
 
 def _verify(args: argparse.Namespace) -> int:
     info = verify_memdisk(args.file)
     print(f"{info.path}: {info.describe()}")
+    say_next(_bundle_kernel(info.path))
     return 0
 
 
@@ -89,7 +104,8 @@ def _build(args: argparse.Namespace) -> int:
                           "give e.g. --timeout 900")
     info = build_memdisk(
         args.source, args.output, work_dir=args.work_dir, timeout=args.timeout,
-        sink=ConsoleProgress(), cancel=CancelFlag(),
+        sink=ConsoleProgress(), cancel=CancelFlag(), replace=args.force,
     )
     print(f"{info.path}: {info.describe()}")
+    say_next(_bundle_kernel(info.path))
     return 0

@@ -93,8 +93,13 @@ def _prepare_source(source: Path, build_dir: Path) -> Path:
     return tree
 
 
-def check_inputs(source: Path, out: Path, timeout: float, path: str | None = None) -> None:
-    """Refuse what cannot make a build, before anything starts (WizardError)."""
+def check_inputs(source: Path, out: Path, timeout: float, path: str | None = None,
+                 replace: bool = True) -> None:
+    """Refuse what cannot make a build, before anything starts (WizardError).
+
+    ``replace`` False refuses an ``out`` that is already there (the operator's
+    file is not replaced unless asked).
+    """
     source_fix = "give a syslinux release tarball or its unpacked folder"
     source_key = "build.syslinux_source"
     if not source.exists():
@@ -118,6 +123,10 @@ def check_inputs(source: Path, out: Path, timeout: float, path: str | None = Non
     if out.exists() and not out.is_file():
         raise WizardError(f"the output {out} exists and is not a regular file",
                           "give another path for memdisk", key="build.memdisk")
+    if not replace and out.is_file():
+        raise WizardError(f"{out} already exists; it is replaced only when you ask",
+                          "ask for it to be replaced, or give another path for memdisk",
+                          key="build.replace")
     if not out.parent.is_dir():
         raise WizardError(
             f"the folder of {out} does not exist",
@@ -165,15 +174,18 @@ def build_memdisk(
     sink: Sink = discard,
     cancel: CancelFlag | None = None,
     path: str | None = None,
+    replace: bool = True,
 ) -> MemdiskInfo:
     """Build memdisk from ``source`` (tarball or folder) and write it to ``out``.
+
+    ``replace`` False refuses an existing ``out`` before anything starts.
 
     ``path`` replaces PATH when looking for make, nasm and the compiler (and
     when running make), for callers that keep their own tool folders.
     """
     source, out = Path(source), Path(out)
     # Bad input is refused before the step starts: one message, no progress.
-    check_inputs(source, out, timeout, path)
+    check_inputs(source, out, timeout, path, replace)
     work = _work_folder(work_dir)
     try:
         # mkdtemp makes the build folder 0700: private, whatever ``work`` is.
