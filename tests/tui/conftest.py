@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +27,7 @@ async def wait_for(pilot, condition, seconds: float = 30.0) -> None:
     """Let the app run until ``condition()`` holds (workers, timers); fail after ``seconds``."""
     for _ in range(int(seconds / 0.05)):
         if condition():
+            await pilot.pause()  # a screen just pushed gets composed
             return
         await pilot.pause(0.05)
     raise AssertionError(f"not reached within {seconds} s: {condition}")
@@ -38,3 +43,20 @@ def text_of(app, selector: str) -> str:
 def here(app) -> str:
     """The name of the screen on top (``WizardScreen.NAME``)."""
     return str(getattr(app.screen, "NAME", ""))
+
+
+@pytest.fixture
+def slow_sandbox(tmp_path: Path) -> Iterator[Path]:
+    """A sandbox process whose store holds the disk image's part 8 s (``slow_sandbox.py``)."""
+    folder = tmp_path / "slow-sandbox"
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    child = subprocess.Popen([sys.executable, "-m", "tests.tui.slow_sandbox", str(folder),
+                              "8"], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "Serving until Ctrl+C."
+        yield folder
+    finally:
+        child.terminate()
+        child.wait(timeout=30)
