@@ -5,6 +5,7 @@ line, also when the manifest was registered before (the id is looked up, not
 registered twice). Then waits (on stderr, live) until the cloud has checked
 the bundle and the image is available; a failed image is an error with the
 cloud's reason and the fix. Ctrl+C stops the waiting, not the image.
+``--boot-test`` then launches one instance, shows its console and ends it.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Any
 
 from wizard.cli.options import add_cloud_options, cloud_from_args
 from wizard.cli.progress import ConsoleProgress
+from wizard.cloud.boottest import boot_test
 from wizard.cloud.register import ARCHITECTURES, VIRTUALIZATION_TYPES, ImageRequest, register_image
 from wizard.cloud.wait import DEFAULT_TIMEOUT, wait_until_available
-from wizard.core.errors import Cancelled, interrupted
+from wizard.core.errors import Cancelled, WizardError, interrupted
 from wizard.core.events import CancelFlag
 
 
@@ -43,6 +45,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-d", "--description", help="a description of the image")
     parser.add_argument("--no-wait", action="store_true",
                         help="do not wait for the image to become available")
+    parser.add_argument("--boot-test", action="store_true",
+                        help="then launch one instance of the image, wait for it to run, show "
+                        "its console output and terminate it")
     parser.add_argument("--wait-timeout", metavar="SECONDS", type=_seconds,
                         default=DEFAULT_TIMEOUT,
                         help="give up waiting after this long (default: %(default).0f)")
@@ -80,6 +85,14 @@ def run(args: argparse.Namespace) -> int:
                             "on preparing it"),
                 "run the same register command again to wait for it (it is not registered "
                 "twice)") from None
+    if args.boot_test:
+        if args.no_wait:
+            raise WizardError("--boot-test needs the image available: it cannot go with "
+                              "--no-wait", "leave out --no-wait", key="no_wait")
+        report = boot_test(cloud, result.image_id, sink)
+        console = report.console.rstrip() or "(no console output)"
+        print(f"Console output of {report.instance_id}:\n{console}", file=sys.stderr)
+        print(report.summary(), file=sys.stderr, flush=True)
     print(f"IMAGE\t{result.image_id}", file=sys.stdout, flush=True)
     return 0
 

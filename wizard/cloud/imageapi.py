@@ -19,6 +19,9 @@ goes on to moto (``None``):
 - DeregisterImage, DescribeImageAttribute.
 - RunInstances is checked (the image must exist and be available, as on a
   cloud) and then goes on to moto, which keeps instances.
+- GetConsoleOutput gives moto's (a Linux sample text) under a first line
+  saying that the sandbox boots nothing: a boot test against the sandbox
+  must not pass for a Windows that started.
 
 The sandbox's account is an administrator, as a Eucalyptus cloud's own
 account is: it may register kernels and ramdisks.
@@ -26,6 +29,7 @@ account is: it may register kernels and ramdisks.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import fnmatch
 import uuid
@@ -44,6 +48,8 @@ NAMESPACE = "http://ec2.amazonaws.com/doc/2016-11-15/"
 IMAGE_ACTIONS = frozenset({"RegisterImage", "DescribeImages", "DeregisterImage",
                            "DescribeImageAttribute"})
 ARCHITECTURES = ("i386", "x86_64")
+SANDBOX_CONSOLE = ("euca-windows-wizard SANDBOX: this cloud boots nothing; the instance is a "
+                   "record only, and below is moto's sample console text, not Windows.\n")
 
 Answer = tuple[int, bytes]
 # (bucket, key) -> the object's bytes, or None when the store does not hold it.
@@ -67,19 +73,24 @@ class ImageFront:
     account: str
     # Called with each new image's id: the bundle check starts there.
     on_register: Callable[[str], None] = lambda image_id: None
+    # Instance id -> moto's console text (raises Refusal for an unknown one); None: moto's own.
+    console: Callable[[str], str] | None = None
 
     def answer(self, form: dict[str, str]) -> Answer | None:
         """The answer to an image call; None for calls that go on to moto."""
         action = form.get("Action", "")
+        handlers: dict[str, Callable[[dict[str, str]], str]] = {
+            "RegisterImage": self._register, "DescribeImages": self._describe,
+            "DeregisterImage": self._deregister, "DescribeImageAttribute": self._attribute}
+        if self.console is not None:
+            handlers["GetConsoleOutput"] = self._console
         try:
             if action == "RunInstances":
                 self._check_launch(form)
                 return None
-            if action not in IMAGE_ACTIONS:
+            if action not in handlers:
                 return None
-            body = {"RegisterImage": self._register, "DescribeImages": self._describe,
-                    "DeregisterImage": self._deregister,
-                    "DescribeImageAttribute": self._attribute}[action](form)
+            body = handlers[action](form)
         except Refusal as refusal:
             return refusal.status, error_xml(refusal.code, refusal.message)
         request_id = str(uuid.uuid4())
@@ -198,6 +209,14 @@ class ImageFront:
         if attribute in ("launchPermission", "productCodes", "blockDeviceMapping"):
             return out + f"<{attribute}/>"
         raise Refusal("InvalidParameterValue", f"Invalid attribute '{attribute}'")
+
+    def _console(self, form: dict[str, str]) -> str:
+        assert self.console is not None
+        instance_id = form.get("InstanceId", "")
+        text = SANDBOX_CONSOLE + self.console(instance_id)
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        return (f"<instanceId>{escape(instance_id)}</instanceId><timestamp>{now}</timestamp>"
+                f"<output>{base64.b64encode(text.encode()).decode()}</output>")
 
     def _check_launch(self, form: dict[str, str]) -> None:
         image_id = form.get("ImageId", "")

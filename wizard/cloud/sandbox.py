@@ -35,12 +35,13 @@ import os
 import secrets
 import string
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from wizard.cloud.imageapi import ImageFront
+from wizard.cloud.imageapi import ImageFront, Refusal
 from wizard.cloud.imagecheck import BundleChecker, CloudKeys, MotoStore
 from wizard.cloud.imagetable import ImageTable
 from wizard.cloud.pathproxy import PathProxy
@@ -181,7 +182,8 @@ def _start(target: Path, server_class: Any, lock_fd: int, record: bool, samples:
         store = MotoStore(int(moto_port))
         checker = BundleChecker(images, store, CloudKeys.load(ACCOUNT, cert, cloud_key),
                                 delay=check_delay).start()
-        front = ImageFront(images, store.read, ACCOUNT, on_register=checker.submit)
+        front = ImageFront(images, store.read, ACCOUNT, on_register=checker.submit,
+                           console=_moto_console(int(moto_port)))
         # Signatures are checked at the proxy, as a real cloud's front end does.
         proxy = PathProxy(int(moto_port), record=record,
                           secrets={access_key: secret_key}, front=front.answer).start()
@@ -211,6 +213,29 @@ def _start(target: Path, server_class: Any, lock_fd: int, record: bool, samples:
     log.info("sandbox started: %s and %s, folder %s", s3_url, ec2_url, target)
     return Sandbox(target, eucarc, s3_url, ec2_url, access_key, secret_key, cloud_cert,
                    cert, private_key, made, proxy, images, checker, server, lock_fd)
+
+
+def _moto_console(port: int) -> Callable[[str], str]:
+    """An instance's console text as moto gives it (its sample), for the sandbox's front."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    # moto takes any key; the front has checked the caller's signature already.
+    ec2 = boto3.client("ec2", endpoint_url=f"http://127.0.0.1:{port}", region_name=REGION,
+                       aws_access_key_id="sandbox-cloud",
+                       aws_secret_access_key="sandbox-cloud",  # noqa: S106 - moto checks none
+                       config=Config(retries={"max_attempts": 1}))
+
+    def console(instance_id: str) -> str:
+        try:
+            return str(ec2.get_console_output(InstanceId=instance_id).get("Output") or "")
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise Refusal(str(error.get("Code") or "InvalidInstanceID.NotFound"),
+                          str(error.get("Message") or instance_id)) from None
+
+    return console
 
 
 def _lock(folder: Path) -> int:

@@ -8,8 +8,7 @@ its state reason. A bundle that is broken is found here, minutes after
 registering, not hours later when the first instance fails to boot.
 
 ``wait_until_available`` is a phase of the caller's register step: it sends
-a StepPhase ("waiting for available"; a LogLine where the events module has
-no StepPhase yet) and LogLines, never a second StepStarted or a
+a StepPhase ("waiting for available") and LogLines, never a second StepStarted or a
 StepFinished, and raises ``WizardError`` for a failed image or a timeout.
 The cancel flag stops the waiting, not the image: the cloud goes on
 preparing it, and registering again finds it and waits again.
@@ -22,9 +21,8 @@ from typing import Any
 
 from wizard.cloud.calls import DEFAULT_RETRIES, RetryPolicy, call, pause_for
 from wizard.cloud.endpoints import Cloud
-from wizard.core import events
 from wizard.core.errors import WizardError
-from wizard.core.events import CancelFlag, LogLine, Sink, discard
+from wizard.core.events import CancelFlag, LogLine, Sink, StepPhase, discard
 from wizard.core.logs import get_logger
 
 log = get_logger(__name__)
@@ -55,7 +53,7 @@ def wait_until_available(
     ec2 = cloud.ec2_client()
     endpoint = cloud.ec2
     assert endpoint is not None
-    _phase(sink, step, PHASE)
+    sink(StepPhase(step, PHASE))
     sink(LogLine(step, f"waiting for {image_id} to become available (the cloud checks its "
                        "bundle first)"))
     start = time.monotonic()
@@ -110,13 +108,6 @@ def fix_for(reason: str) -> str:
         return ("upload the bundle again from the folder it was bundled into (upload sends "
                 "what is missing or different)" + redo)
     return "bundle the image again and upload it" + redo
-
-
-def _phase(sink: Sink, step: str, phase: str) -> None:
-    # StepPhase is the session API's event for a new phase of a running step;
-    # until the events module has it, a LogLine says the same.
-    maker = getattr(events, "StepPhase", None)
-    sink(maker(step, phase) if maker is not None else LogLine(step, phase))
 
 
 def _minutes(seconds: float) -> str:
