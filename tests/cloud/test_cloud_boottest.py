@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ from wizard.core.errors import WizardError
 from wizard.core.events import Event, LogLine
 
 
-def registered(sb: Sandbox, folder: Path, name: str, **options: object) -> str:
+def registered(sb: Sandbox, folder: Path, name: str, **options: Any) -> str:
     made = make_bundle(sb, folder, size=2 * 64 * 1024, **options)
     cloud = make_cloud(sb)
     location = upload_bundle(made.manifest, name, cloud, policy=FAST).location
