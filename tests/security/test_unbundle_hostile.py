@@ -13,16 +13,29 @@ the listing of everything outside ``-d`` unchanged.
 from __future__ import annotations
 
 import os
+import resource
 import stat
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.bundle.bundle_checks import run_cli
+from tests.bundle.bundle_checks import CREDENTIAL_VARS, ROOT, run_cli
 from tests.bundle.conftest import KeyFiles, make_bundle
 from tests.security.crafted import Outside, assert_refused, crafted_bundle
 from wizard.bundle.keys import BundleKeys
+from wizard.bundle.manifest import (
+    MAX_ATTRIBUTES,
+    MAX_MANIFEST_BYTES,
+    MAX_PARTS,
+    MAX_TAGS,
+    check_bounds,
+    read_bounded,
+)
 from wizard.bundle.unbundler import unbundle
+from wizard.core.errors import WizardError
 
 VICTIM_BYTES = b"export PATH=/usr/bin  # the operator's own file\n"
 IMAGE = b"crafted image bytes\n" * 64
@@ -221,3 +234,100 @@ def test_a_missing_destination_is_created_0700_at_every_level(
     for level in (base / "new", dest):
         assert stat.S_IMODE(level.stat().st_mode) == 0o700, level
     outside.assert_unchanged()
+
+
+# --- item 7: a huge manifest is refused before it is parsed ------------------
+
+_HEAD = b"<?xml version='1.0'?><manifest><version>2007-10-10</version><image><name>x</name>"
+# Address space for the whole CLI: room for Python, its imports and one bounded
+# read of the manifest, not for reading a 2 GiB manifest whole.
+_ADDRESS_SPACE = 512 * 1024 * 1024
+
+
+def _sparse_manifest(path: Path, size: int) -> Path:
+    with open(path, "wb") as handle:
+        handle.write(_HEAD)
+        handle.truncate(size)
+    return path
+
+
+def _limited() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (_ADDRESS_SPACE, _ADDRESS_SPACE))
+
+
+def _cli_limited(*args: str, home: Path, env: dict[str, str] | None = None,
+                 ) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARS}
+    full.update({"PYTHONPATH": str(ROOT), "HOME": str(home), **(env or {})})
+    return subprocess.run([sys.executable, "-m", "wizard", *args], capture_output=True,
+                          text=True, env=full, cwd=home, timeout=120, check=False,
+                          preexec_fn=_limited)
+
+
+def test_unbundle_refuses_a_2_gib_manifest_reading_only_its_bound(
+        key_files: KeyFiles, tmp_path: Path, out: Path) -> None:
+    manifest = _sparse_manifest(tmp_path / "huge.manifest.xml", 2 * 1024**3)
+    outside = Outside(tmp_path, out)
+    result = _cli_limited("unbundle", "-m", str(manifest), "-k", str(key_files.user_key),
+                          "-d", str(out), home=tmp_path / "home")
+    assert_refused(result.returncode, result.stderr, "larger than 128 MiB", "(-m)")
+    assert os.listdir(out) == []
+    outside.assert_unchanged()
+
+
+def test_upload_refuses_a_2_gib_manifest_before_anything_is_sent(
+        tmp_path: Path, out: Path) -> None:
+    manifest = _sparse_manifest(tmp_path / "huge.manifest.xml", 2 * 1024**3)
+    # Nothing listens there: a request sent would fail with another message.
+    env = {"EC2_ACCESS_KEY": "AKIDEXAMPLE", "EC2_SECRET_KEY": "not-a-real-secret",
+           "S3_URL": "http://127.0.0.1:9/services/objectstorage"}
+    result = _cli_limited("upload", "-m", str(manifest), "-b", "bucket", home=tmp_path / "home",
+                          env=env)
+    assert_refused(result.returncode, result.stderr, "larger than 128 MiB")
+
+
+def test_a_manifest_is_read_no_further_than_its_bound(tmp_path: Path) -> None:
+    """What register does with a store's answer: a bounded read of the stream."""
+    manifest = _sparse_manifest(tmp_path / "huge.manifest.xml", 2 * 1024**3)
+    with open(manifest, "rb") as stream:
+        with pytest.raises(WizardError) as caught:
+            read_bounded(stream, "bucket/huge.manifest.xml")
+        assert stream.tell() == MAX_MANIFEST_BYTES + 1
+    assert "larger than 128 MiB" in caught.value.one_line()
+    assert caught.value.key == "build.manifest"
+
+
+def _many(tag: bytes, count: int) -> bytes:
+    return _HEAD + tag * count + b"</image></manifest>"
+
+
+@pytest.mark.parametrize(("body", "needle"), [
+    (lambda: _many(b"<part index='0'/>", MAX_PARTS + 1), f"{MAX_PARTS + 1} parts"),
+    (lambda: _many(b"<a/>", MAX_TAGS + 1), "tags, more than"),
+    (lambda: _many(b"<a b='' c=''/>", MAX_ATTRIBUTES // 2 + 1), "attributes, more than"),
+], ids=["parts", "tags", "attributes"])
+def test_a_manifest_past_its_part_tag_or_attribute_bound_is_refused_before_parsing(
+        key_files: KeyFiles, tmp_path: Path, out: Path, body: Callable[[], bytes],
+        needle: str) -> None:
+    manifest = tmp_path / "many.manifest.xml"
+    manifest.write_bytes(body())
+    assert manifest.stat().st_size <= MAX_MANIFEST_BYTES
+    outside = Outside(tmp_path, out)
+    result = _cli_limited("unbundle", "-m", str(manifest), "-k", str(key_files.user_key),
+                          "-d", str(out), home=tmp_path / "home")
+    assert_refused(result.returncode, result.stderr, needle)
+    outside.assert_unchanged()
+
+
+def test_a_manifest_of_a_2_tib_image_in_10_mib_parts_is_within_the_bounds() -> None:
+    """209,716 parts with 243-character names: under every bound, with room."""
+    parts = 2 * 1024**4 // (10 * 1024**2) + 1
+    name = "w" * 243
+    entry = ("\n      <part index=\"{i}\">\n        <filename>" + name + ".part.{i:06d}"
+             "</filename>\n        <digest algorithm=\"SHA1\">" + "a" * 40 + "</digest>\n"
+             "      </part>")
+    data = (_HEAD + b"<parts count='%d'>" % parts
+            + "".join(entry.format(i=i) for i in range(parts)).encode()
+            + b"</parts></image></manifest>")
+    check_bounds(data, "a 2 TiB bundle")  # raises if any bound is too tight
+    assert len(data) < MAX_MANIFEST_BYTES * 0.7

@@ -20,6 +20,7 @@ from typing import Any
 
 from botocore import exceptions as bx
 
+from wizard.bundle.manifest import read_bounded
 from wizard.cloud.calls import (
     DEFAULT_RETRIES,
     RetryPolicy,
@@ -138,8 +139,8 @@ def fetch_manifest(cloud: Cloud, req: ImageRequest, cancel: CancelFlag | None = 
             "upload the bundle first (euca-windows-wizard upload -b BUCKET -m "
             "NAME.manifest.xml) and register the location it prints",
         ) from None
-    data: bytes = answer["Body"].read()
-    return data
+    # Bounded: a store (or something posing as one) may answer with anything.
+    return read_bounded(answer["Body"], req.location)
 
 
 def find_registered(cloud: Cloud, req: ImageRequest, cancel: CancelFlag | None = None,

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore import exceptions as bx
 
-from wizard.bundle.manifest import Manifest, read_manifest
+from wizard.bundle.manifest import Manifest, check_size, read_manifest
 from wizard.cloud.calls import DEFAULT_RETRIES, RetryPolicy, call, error_code
 from wizard.cloud.endpoints import Cloud, Endpoint, is_walrus
 from wizard.core.errors import Cancelled, WizardError, interrupted
@@ -375,6 +375,7 @@ def upload_bundle(
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise WizardError(f"--concurrency {concurrency} is out of range",
                           f"use 1 to {MAX_CONCURRENCY} (default 4)")
+    check_size(Path(manifest_path))  # a huge manifest: one line before the step starts
     # Once started, the step ends in StepFinished or StepFailed, whatever happens:
     # a progress bar, a TUI or an event log never shows a stopped upload running.
     return run_reported(STEP, sink, lambda watched: _upload(
