@@ -19,6 +19,7 @@ import secrets
 import stat
 from pathlib import Path
 
+from wizard.core.dirs import make_dirs, remove_created
 from wizard.core.errors import WizardError
 
 # File systems without hard links (vfat, some network and FUSE ones) answer so.
@@ -33,26 +34,6 @@ def check_destination(destination: Path) -> None:
     if os.path.lexists(destination) and not destination.is_dir():
         raise WizardError(f"the destination {destination} is not a folder",
                           "give a folder (a missing one is created)", key="build.output")
-
-
-def _make_folders(destination: Path) -> list[Path]:
-    """Create the missing levels of ``destination``, each 0700; returns those made."""
-    missing: list[Path] = []
-    level = destination
-    while not os.path.lexists(level):
-        missing.append(level)
-        if level.parent == level:
-            break
-        level = level.parent
-    made: list[Path] = []
-    for folder in reversed(missing):
-        try:
-            os.mkdir(folder, 0o700)
-        except FileExistsError:
-            continue  # made meanwhile by someone else: not ours to remove
-        made.append(folder)
-        os.chmod(folder, 0o700)  # whatever the umask took away or left
-    return made
 
 
 def _refuse_taken(target: Path, info: os.stat_result, force: bool) -> None:
@@ -82,7 +63,7 @@ class Landing:
         self.destination = destination
         self.name = name
         self.force = force
-        self.made = _make_folders(destination)
+        self.made = make_dirs(destination)  # each level it creates 0700
         try:
             self.dir_fd = os.open(destination, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except NotADirectoryError:
@@ -166,6 +147,4 @@ class Landing:
 
     def _remove_made(self) -> None:
         # Only the folders this run created, and only while empty.
-        for folder in reversed(self.made):
-            with contextlib.suppress(OSError):
-                os.rmdir(folder)
+        remove_created(self.made)

@@ -7,7 +7,9 @@ they hold state that names credential files and bundles that carry wrapped
 keys. ``Path.mkdir(parents=True, mode=0o700)`` would not do: it gives the
 mode to the last level only, and the parents get 0777 less the umask.
 Levels that were already there are never re-permissioned: they may be /tmp,
-a shared folder or the operator's home.
+a shared folder or the operator's home. ``make_dirs`` needs the standard
+library only: the tarball extraction uses it and is checked on the system's
+own Python, which has none of the project's packages.
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-
-import platformdirs
 
 from wizard import PROGRAM
 
@@ -79,10 +79,14 @@ def private_dir(path: Path) -> Path:
 
 def state_dir() -> Path:
     """The user's state folder for the wizard (sessions live below it)."""
+    import platformdirs  # here, not above: make_dirs needs only the standard library
+
     return private_dir(Path(platformdirs.user_state_dir(PROGRAM)))
 
 
 def log_dir() -> Path:
     """The user's log folder for the wizard (one log file per run)."""
+    import platformdirs  # here, not above: make_dirs needs only the standard library
+
     return private_dir(Path(platformdirs.user_log_dir(PROGRAM)))
 
