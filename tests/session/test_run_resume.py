@@ -159,12 +159,21 @@ def test_a_changed_disk_image_redoes_its_steps(cloud_box: Sandbox, tmp_path: Pat
     assert any(str(disk) in line and "changed" in line for line in redone), err
     after = state_of("changing")["image.bundle"]["outputs"]
     assert after["digest"] != before["digest"]  # bundled again, not reused
-    # The kernel and ramdisk were left alone; the image's new parts were sent, and its
-    # manifest location, already registered, was not registered again.
+    # Under a new name: the parts the first image was registered from stay as they were.
+    assert after["manifest"].endswith("changing-image-2.manifest.xml")
     keys = [e.key for e in object_puts(cloud_box.proxy.log)]
-    assert keys and all("changing-image" in key for key in keys)
-    assert registrations(cloud_box.proxy.log) == []
-    assert ids_of(out) == first
+    assert keys and all(key.startswith(f"{BUCKET}/changing-image-2.") for key in keys)
+    assert keys[-1] == f"{BUCKET}/changing-image-2.manifest.xml"
+    # The kernel and ramdisk were left alone; the new image was registered once, with them.
+    again = registrations(cloud_box.proxy.log)
+    assert [e.form.get("ImageLocation") for e in again] == [
+        f"{BUCKET}/changing-image-2.manifest.xml"]
+    assert again[0].form.get("KernelId") == first["KERNEL"]
+    assert again[0].form.get("RamdiskId") == first["RAMDISK"]
+    second = ids_of(out)
+    assert (second["KERNEL"], second["RAMDISK"]) == (first["KERNEL"], first["RAMDISK"])
+    assert second["IMAGE"] != first["IMAGE"]
+    assert f"the image registered before, {first['IMAGE']}, stays registered" in err
 
 
 def big_disk(path: Path, extra: int) -> Path:

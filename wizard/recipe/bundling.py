@@ -37,13 +37,16 @@ from wizard.recipe.steps import Outputs, Step, step_sink
 _IMAGE_TYPES = {"kernel": "kernel", "ramdisk": "ramdisk", "image": "machine"}
 
 
-def bundle_name(session: str, role: str) -> str:
-    """The bundle's name (and the registered image's): one per session and role.
+def bundle_name(session: str, role: str, generation: int = 1) -> str:
+    """The bundle's name (and the registered image's): one per session, role and generation.
 
     Two sessions never share a name, so one's upload never replaces the
-    other's parts in a shared bucket.
+    other's parts in a shared bucket; a bundle made again (the disk image
+    changed) is ``winxp-image-2``, so it never replaces the parts an image
+    registered earlier was made from (a cloud keeps serving that image from
+    them, and its nodes cache it by its id).
     """
-    return f"{session}-{role}"
+    return f"{session}-{role}" + (f"-{generation}" if generation > 1 else "")
 
 
 class BundleStep(Step):
@@ -72,7 +75,7 @@ class BundleStep(Step):
     def inputs(self, ctx: StepContext) -> dict[str, Any]:
         path, what, key = self.source(ctx)
         kernel_id, ramdisk_id = self.ids(ctx)
-        return {"image": fingerprint(path, what, key), "name": bundle_name(ctx.session, self.role),
+        return {"image": fingerprint(path, what, key),
                 "arch": ctx.answers.build.arch, "image_type": _IMAGE_TYPES[self.role],
                 "kernel_id": kernel_id, "ramdisk_id": ramdisk_id}
 
@@ -92,7 +95,7 @@ class BundleStep(Step):
         path, _, key = self.source(ctx)
         kernel_id, ramdisk_id = self.ids(ctx)
         folder = ctx.bundle_folder(self.role)
-        name = bundle_name(ctx.session, self.role)
+        name = bundle_name(ctx.session, self.role, ctx.generation(self.id))
         relay = step_sink(self.id, sink)
         try:
             request, _ = bundle_request(

@@ -58,11 +58,18 @@ class StepContext:
     answers: Answers
     folder: Path  # the session's folder: bundles go below it unless the answers say where
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # What each step recorded in an earlier run (its outputs then), and how
+    # many times it has been done over (``SessionState``'s generation).
+    previous: dict[str, dict[str, Any]] = field(default_factory=dict)
+    generations: dict[str, int] = field(default_factory=dict)
     _credentials: Credentials | None = field(default=None, repr=False)
     _clouds: dict[tuple[str, ...], Cloud] = field(default_factory=dict, repr=False)
 
     def output(self, step: str, key: str) -> Any:
         return self.outputs[step][key]
+
+    def generation(self, step: str) -> int:
+        return self.generations.get(step, 1)
 
     @property
     def credentials(self) -> Credentials:

@@ -18,8 +18,7 @@ from wizard.cloud.register import ImageRequest, find_registered, register_image
 from wizard.cloud.upload import upload_bundle, uploaded_location
 from wizard.cloud.wait import wait_until_available as wait_for_image
 from wizard.core.errors import WizardError
-from wizard.core.events import CancelFlag, Sink
-from wizard.recipe.bundling import bundle_name
+from wizard.core.events import CancelFlag, LogLine, Sink
 from wizard.recipe.context import StepContext
 from wizard.recipe.inputs import keyed
 from wizard.recipe.steps import Outputs, Step, step_sink
@@ -73,9 +72,11 @@ class RegisterStep(Step):
         if self.with_ids:
             kernel_id = str(ctx.output("kernel.register", "image_id"))
             ramdisk_id = str(ctx.output("ramdisk.register", "image_id"))
+        location = str(ctx.output(self.uploaded_by, "location"))
         return ImageRequest(
-            location=str(ctx.output(self.uploaded_by, "location")),
-            name=bundle_name(ctx.session, self.role), arch=ctx.answers.build.arch,
+            # The bundle's name ("winxp-image", "winxp-image-2"): unique per session.
+            location=location, name=location.rsplit("/", 1)[-1].removesuffix(".manifest.xml"),
+            arch=ctx.answers.build.arch,
             kernel_id=kernel_id, ramdisk_id=ramdisk_id,
             # BUNDLE-FORMAT.md section 4: Eucalyptus 3.x/4.x boot Windows natively.
             platform="windows" if self.native else None,
@@ -104,6 +105,10 @@ class RegisterStep(Step):
         relay = step_sink(self.id, sink)
         result = register_image(cloud, req, relay, cancel)
         wait_until_available(ctx, result.image_id, relay, cancel)
+        earlier = ctx.previous.get(self.id, {}).get("image_id")
+        if earlier and earlier != result.image_id:
+            sink(LogLine(self.id, f"the image registered before, {earlier}, stays registered "
+                         "(from its own bundle): deregister it once nothing uses it"))
         return {"image_id": result.image_id, "already_registered": result.already_registered}
 
 

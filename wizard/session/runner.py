@@ -149,6 +149,9 @@ def _run_step(step: Step, ctx: StepContext, state: SessionState, paths: SessionP
     emit(StepStarted(step.id, step.title))
     try:
         cancel.check()
+        if record is not None:
+            ctx.previous[step.id] = record.outputs
+            ctx.generations[step.id] = record.generation
         inputs = step.inputs(ctx)
         if record is not None and record.status == "done":
             changed = _changes(record.inputs, inputs)
@@ -165,6 +168,9 @@ def _run_step(step: Step, ctx: StepContext, state: SessionState, paths: SessionP
             else:
                 emit(StepWarning(step.id, "done in an earlier run, but its outputs no longer "
                                  "hold: doing it again"))
+            if not step.every_run:
+                record.generation += 1
+                ctx.generations[step.id] = record.generation
         state.mark(step.id, "running", inputs=inputs)
         save_state(paths.state, state)
         outputs = step.run(ctx, emit, cancel)

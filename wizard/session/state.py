@@ -3,7 +3,7 @@
 ```json
 {"version": 1,
  "steps": {"image.bundle": {"status": "done", "outputs": {...}, "inputs": {...},
-                            "updated": 1764580000.5}}}
+                            "updated": 1764580000.5, "generation": 1}}}
 ```
 
 Statuses: ``pending``, ``running`` (a build is in it, or died in it),
@@ -45,10 +45,15 @@ class StepRecord:
     outputs: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
     updated: float = 0.0
+    # 1, then one more each time the step, once done, is done again (its inputs
+    # changed, or its outputs were gone): a bundle made again gets a new name,
+    # so it never replaces in the store the bundle an earlier image was
+    # registered from.
+    generation: int = 1
 
     def as_json(self) -> dict[str, Any]:
         return {"status": self.status, "outputs": self.outputs, "inputs": self.inputs,
-                "updated": self.updated}
+                "updated": self.updated, "generation": self.generation}
 
 
 @dataclass
@@ -107,12 +112,15 @@ def parse_state(text: str, path: Path, session: str) -> SessionState:
             raise _damaged(path, session, f"the step {step!r} is not a table")
         status, outputs, inputs = raw.get("status"), raw.get("outputs"), raw.get("inputs")
         updated = raw.get("updated", 0.0)
+        generation = raw.get("generation", 1)
+        if not isinstance(generation, int) or isinstance(generation, bool) or generation < 1:
+            raise _damaged(path, session, f"the step {step!r} has the generation {generation!r}")
         if status not in STATUSES:
             raise _damaged(path, session, f"the step {step!r} has the status {status!r}")
         if not isinstance(outputs, dict) or not isinstance(inputs, dict) \
                 or not isinstance(updated, (int, float)) or isinstance(updated, bool):
             raise _damaged(path, session, f"the step {step!r} has no outputs, inputs or time")
-        state.steps[str(step)] = StepRecord(status, outputs, inputs, float(updated))
+        state.steps[str(step)] = StepRecord(status, outputs, inputs, float(updated), generation)
     return state
 
 
