@@ -227,3 +227,20 @@ def test_run_needs_one_source(tmp_path: Path) -> None:
     result = cli("run", "--session", "nosuch", "--yes", cwd=tmp_path)
     assert result.returncode == 1
     assert "there is no session named 'nosuch'" in result.stderr
+
+
+def test_run_answers_of_an_existing_session_must_be_its_own(tmp_path: Path) -> None:
+    from wizard.session.store import create_session
+
+    create_session(parsed(GOOD))
+    answers = tmp_path / "answers.toml"
+    answers.write_text(GOOD.replace("/base/", "").replace('"winxp-images"', '"other-bucket"')
+                       .replace('"creds/eucarc"', '"/base/creds/eucarc"')
+                       .replace('"xp.img"', '"/base/xp.img"'))
+    for extra in ((), ("--detach",)):
+        result = cli("run", "--answers", answers, "--yes", *extra, cwd=tmp_path)
+        assert result.returncode == 1
+        line = result.stderr.strip()
+        assert "\n" not in line
+        assert "session 'winxp' was started with other answers: build.bucket not as saved" in line
+        assert "run --session winxp" in line

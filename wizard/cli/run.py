@@ -185,6 +185,9 @@ def run(args: argparse.Namespace) -> int:
     _confirm(args, _plan(answers.build.name, answers.build.mode, _summary(answers),
                          existing.exists()))
     if existing.exists():
+        from wizard.session.runner import check_same_answers
+
+        check_same_answers(existing, answers)
         return _build(existing.name, answers, args)
     name, answers = _new_session(answers)
     return _build(name, answers, args)

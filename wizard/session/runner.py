@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 from wizard.core.errors import Cancelled, WizardError
@@ -126,15 +126,31 @@ def run_session(name: str, sink: Sink, cancel: CancelFlag, *,
         return ids
 
 
+def check_same_answers(paths: SessionPaths, given: Answers) -> Answers:
+    """The session's saved answers; a WizardError when ``given`` are other answers.
+
+    Continuing a session with other answers would mix two builds' steps (a
+    bundle of one disk registered with another's kernel): the operator
+    continues it as it was, or names a new session.
+    """
+    saved = load_answers(paths.answers)
+    if without_secret(given) != saved:
+        differ = [f"{table}.{f.name}" for table in ("cloud", "build")
+                  for f in fields(getattr(saved, table))
+                  if f.name != "secret_key"
+                  and getattr(getattr(saved, table), f.name)
+                  != getattr(getattr(given, table), f.name)]
+        raise WizardError(
+            f"session {paths.name!r} was started with other answers: "
+            f"{', '.join(differ) or 'the answers'} not as saved in {paths.answers}",
+            f"continue it as it was with `run --session {paths.name}`, or give another "
+            "build.name for a new session", key=differ[0] if differ else None)
+    return saved
+
+
 def _open(paths: SessionPaths, given: Answers | None, start_over: bool, has_run: bool,
           emit: Sink) -> tuple[StepContext, SessionState]:
-    saved = load_answers(paths.answers)
-    if given is not None and without_secret(given) != saved:
-        raise WizardError(
-            f"the answers given are not those of session {paths.name!r} (saved in "
-            f"{paths.answers})",
-            f"continue it as it was with `run --session {paths.name}`, or give another "
-            "build.name for a new session")
+    saved = load_answers(paths.answers) if given is None else check_same_answers(paths, given)
     if start_over:
         aside = set_aside(paths.state)
         if aside is not None:
