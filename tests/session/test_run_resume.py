@@ -268,3 +268,31 @@ def test_parts_of_a_killed_bundle_are_cleared_by_the_session(cloud_box: Sandbox,
     parts = int(step["outputs"]["parts"])
     assert sorted(path.name for path in folder.iterdir()) == sorted(
         ["cut-image.manifest.xml", *(f"cut-image.part.{n:02d}" for n in range(parts))])
+
+
+def test_run_answers_native_registers_the_disk_alone(cloud_box: Sandbox,
+                                                     tmp_path: Path) -> None:
+    make_sample_disk(tmp_path / "w2k3.img")
+    answers = tmp_path / "native.toml"
+    answers.write_text(f"""\
+[cloud]
+eucarc = "{cloud_box.eucarc}"
+
+[build]
+bucket = "{BUCKET}"
+arch = "x86_64"
+mode = "native"
+disk = "w2k3.img"
+""")
+    code, out, err = finish(run(cloud_box, "--answers", answers, "--yes", cwd=tmp_path))
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("IMAGE\t")
+    sent = registrations(cloud_box.proxy.log)
+    assert len(sent) == 1
+    form = sent[0].form
+    assert form.get("ImageLocation") == f"{BUCKET}/w2k3-image.manifest.xml"
+    assert form.get("VirtualizationType") == "hvm" and "KernelId" not in form
+    assert sent[0].path.count("Platform=windows") or form.get("Platform") == "windows"
+    assert set(state_of("w2k3")) == {"prerequisites", "image.bundle", "image.upload",
+                                     "image.register"}
