@@ -164,7 +164,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _wizard(args: argparse.Namespace) -> int:
+def _wizard(sandbox: bool, log_file: str | None = None) -> int:
     """No command: the Textual wizard (``--sandbox``: on the embedded sandbox cloud).
 
     Imported here, not at the top: the headless commands and a detached
@@ -176,25 +176,30 @@ def _wizard(args: argparse.Namespace) -> int:
              f"`{PROGRAM} run --answers FILE` (see {PROGRAM} --help) with no screen.")
         return 1
     try:
-        setup_logging(0, Path(args.log_file) if args.log_file else None)
+        setup_logging(0, Path(log_file) if log_file else None)
     except OSError as exc:
         _say(f"error: cannot open the log file ({exc.strerror}). "
              "Fix: give a writable path with --log-file.")
         return 1
     from wizard.tui.app import run_app
 
-    log.info("%s %s: the wizard%s", PROGRAM, __version__, " (sandbox)" if args.sandbox else "")
-    return run_app(sandbox=args.sandbox)
+    log.info("%s %s: the wizard%s", PROGRAM, __version__, " (sandbox)" if sandbox else "")
+    return run_app(sandbox=sandbox)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words in ([], ["--sandbox"]):
+        # The wizard, at once: building the parser imports every command's
+        # engine (boto3, cryptography), which the first screen does not need.
+        return _wizard(sandbox=bool(words))
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
         if args.command is None:
-            return _wizard(args)
+            return _wizard(args.sandbox, args.log_file)
         parser.print_help()
         return 0
     try:

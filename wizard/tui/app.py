@@ -109,6 +109,14 @@ class WizardApp(App[int]):
             self.follow(name)
         if self.sandbox_mode:
             self.start_sandbox()
+        self.preload()
+
+    @work(thread=True, exit_on_error=False, group="preload")
+    def preload(self) -> None:
+        """Import the later screens (and the engine under them) while the operator reads."""
+        from wizard.tui.screens import import_all
+
+        import_all()
 
     def hang_up(self) -> None:
         """SIGHUP: the terminal is gone. Leave now; the build is another process."""
@@ -116,13 +124,12 @@ class WizardApp(App[int]):
         self.exit(0)
 
     def _running_session(self) -> str | None:
-        """The most recently updated session whose build holds its lock."""
+        """The most recently active session whose build holds its lock."""
         try:
-            lines = sessionlink.saved_sessions()
-        except WizardError:
+            running = sessionlink.running_sessions()
+        except (WizardError, OSError):
             return None
-        running = [line for line in lines if line.status == "running"]
-        return max(running, key=lambda line: line.updated).name if running else None
+        return running[0] if running else None
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sandbox")
     def start_sandbox(self) -> None:
@@ -182,9 +189,9 @@ class WizardApp(App[int]):
 
     # -- moving between screens ----------------------------------------------
     def make_screen(self, name: str) -> WizardScreen:
-        from wizard.tui.screens import SCREEN_CLASSES
+        from wizard.tui.screens import screen_class
 
-        return SCREEN_CLASSES[name]()
+        return screen_class(name)()
 
     def advance(self, current: str) -> None:
         """Open the screen after ``current`` in the recipe's order."""

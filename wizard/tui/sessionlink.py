@@ -4,30 +4,55 @@ One place that knows the session API (/work/wt/SESSION-API.md): the
 screens ask here for the recipe's steps, the saved sessions, a new detached
 build, its event log, whether it runs, and to stop it. The screens hold no
 recipe logic: answers are checked by the engine's own parser, exactly as
-``run --answers`` checks a file.
+``run --answers`` checks a file. The recipe, answers and detach modules pull
+in boto3 and cryptography: they are imported when first used, so the first
+screen is drawn without waiting for them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wizard.core.events import Stamped
-from wizard.recipe.plan import step_infos
-from wizard.recipe.steps import StepInfo
-from wizard.session import detach
-from wizard.session.answers import parse_answers
 from wizard.session.eventlog import EventLogReader
-from wizard.session.listing import SessionSummary, list_sessions
 from wizard.session.lock import running_pid as lock_holder
-from wizard.session.store import SessionPaths, create_session
+from wizard.session.store import SessionPaths
+
+if TYPE_CHECKING:
+    from wizard.recipe.steps import StepInfo
+    from wizard.session.listing import SessionSummary
 
 
 def recipe_steps(mode: str) -> list[StepInfo]:
+    from wizard.recipe.plan import step_infos
+
     return list(step_infos(mode))
 
 
 def saved_sessions() -> list[SessionSummary]:
+    from wizard.session.listing import list_sessions
+
     return list_sessions()
+
+
+def running_sessions() -> list[str]:
+    """The sessions whose build holds its lock, the most recently active first.
+
+    Only the locks are probed (no state or event log is read): the wizard
+    asks this before its first screen.
+    """
+    from wizard.session.store import session_names
+
+    running = [name for name in session_names() if running_pid(name) is not None]
+
+    def active(name: str) -> float:
+        try:
+            return SessionPaths(name).events.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    return sorted(running, key=active, reverse=True)
 
 
 def files(name: str) -> SessionPaths:
@@ -41,6 +66,9 @@ def running_pid(name: str) -> int | None:
 
 def start_build(answers_toml: str, source: str = "the wizard's answers") -> str:
     """Check the answers as ``run --answers`` does, save a session, start it detached."""
+    from wizard.session.answers import parse_answers
+    from wizard.session.store import create_session
+
     answers = parse_answers(answers_toml, source)
     name = create_session(answers)
     resume_build(name)
@@ -49,15 +77,21 @@ def start_build(answers_toml: str, source: str = "the wizard's answers") -> str:
 
 def resume_build(name: str) -> int:
     """Start (or start again) the session's build in a detached process; its pid."""
-    return detach.start_detached(name)
+    from wizard.session.detach import start_detached
+
+    return start_detached(name)
 
 
 def stop_build(name: str) -> bool:
-    return detach.stop_build(name)
+    from wizard.session.detach import stop_build as stop
+
+    return stop(name)
 
 
 def linger_warning() -> str | None:
-    return detach.linger_warning()
+    from wizard.session.detach import linger_warning as warning
+
+    return warning()
 
 
 class EventFollower:

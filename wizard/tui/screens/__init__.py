@@ -1,24 +1,36 @@
-"""The wizard's screens, one module each, in the recipe's order (``choices.SCREENS``)."""
+"""The wizard's screens, one module each, in the recipe's order (``choices.SCREENS``).
+
+Each screen's module is imported when the screen is first opened (or by the
+app's preload thread once the first screen is drawn): the later screens
+pull in the engine (boto3, cryptography) that the first one does not need.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from typing import TYPE_CHECKING
 
-from wizard.tui.base import WizardScreen
-from wizard.tui.screens.build import BuildScreen
-from wizard.tui.screens.credentials import CredentialsScreen
-from wizard.tui.screens.disk import DiskScreen
-from wizard.tui.screens.floppy import FloppyScreen
-from wizard.tui.screens.memdisk import MemdiskScreen
-from wizard.tui.screens.prerequisites import PrerequisitesScreen
-from wizard.tui.screens.start import StartScreen
+if TYPE_CHECKING:
+    from wizard.tui.base import WizardScreen
 
-SCREEN_CLASSES: dict[str, Callable[[], WizardScreen]] = {
-    "start": StartScreen,
-    "prerequisites": PrerequisitesScreen,
-    "credentials": CredentialsScreen,
-    "disk": DiskScreen,
-    "memdisk": MemdiskScreen,
-    "floppy": FloppyScreen,
-    "build": BuildScreen,
+# Screen name -> (module, class).
+SCREEN_CLASSES: dict[str, tuple[str, str]] = {
+    "start": ("wizard.tui.screens.start", "StartScreen"),
+    "prerequisites": ("wizard.tui.screens.prerequisites", "PrerequisitesScreen"),
+    "credentials": ("wizard.tui.screens.credentials", "CredentialsScreen"),
+    "disk": ("wizard.tui.screens.disk", "DiskScreen"),
+    "memdisk": ("wizard.tui.screens.memdisk", "MemdiskScreen"),
+    "floppy": ("wizard.tui.screens.floppy", "FloppyScreen"),
+    "build": ("wizard.tui.screens.build", "BuildScreen"),
 }
+
+
+def screen_class(name: str) -> type[WizardScreen]:
+    module, cls = SCREEN_CLASSES[name]
+    found: type[WizardScreen] = getattr(importlib.import_module(module), cls)
+    return found
+
+
+def import_all() -> None:
+    for module, _ in SCREEN_CLASSES.values():
+        importlib.import_module(module)

@@ -9,24 +9,38 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import humanize
-from textual import on
+from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, RadioButton, RadioSet, Static
 
 from wizard.core.errors import WizardError
-from wizard.session.listing import SessionSummary
 from wizard.tui import sessionlink
 from wizard.tui.base import WizardScreen
+
+if TYPE_CHECKING:
+    from wizard.recipe.steps import StepInfo
+    from wizard.session.listing import SessionSummary
 
 RECIPES = (
     ("memdisk", "memdisk (any KVM cloud)"),
     ("native", "native (Eucalyptus 3/4)"),
 )
+
+
+@dataclass
+class StartData(Message):
+    """The recipe's steps and the saved sessions, read off the UI's thread."""
+
+    steps: dict[str, list[StepInfo]]
+    sessions: list[SessionSummary]
+    problem: str | None
 
 
 class StartScreen(WizardScreen):
@@ -48,6 +62,8 @@ class StartScreen(WizardScreen):
     def __init__(self) -> None:
         super().__init__()
         self._sessions: list[SessionSummary] = []
+        self._steps: dict[str, list[StepInfo]] = {}
+        self._problem: str | None = None
 
     def body(self) -> Iterable[Widget]:
         with Horizontal():
@@ -83,13 +99,27 @@ class StartScreen(WizardScreen):
         return next((s for s in self._sessions if s.name == name), None)
 
     def refresh_sessions(self) -> None:
+        self.load(not self._steps)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="start")
+    def load(self, with_steps: bool) -> None:
+        steps = dict(self._steps)
+        if with_steps:
+            for mode, _ in RECIPES:
+                steps[mode] = sessionlink.recipe_steps(mode)
+        try:
+            sessions, problem = sessionlink.saved_sessions(), None
+        except WizardError as exc:
+            sessions, problem = [], exc.message
+        self.post_message(StartData(steps, sessions, problem))
+
+    @on(StartData)
+    def loaded(self, data: StartData) -> None:
+        self._steps, self._sessions = data.steps, data.sessions
         table = self.query_one("#sessions", DataTable)
         hint = self.query_one("#sessions-hint", Static)
-        try:
-            self._sessions = sessionlink.saved_sessions()
-        except WizardError as exc:
-            self._sessions = []
-            hint.update(f"Sessions unavailable: {exc.message}")
+        if data.problem:
+            hint.update(f"Sessions unavailable: {data.problem}")
         else:
             hint.update("Enter or a: attach to a running build; r: resume one that stopped"
                         if self._sessions else "No saved sessions yet: Ctrl+N starts one.")
@@ -107,10 +137,9 @@ class StartScreen(WizardScreen):
         """The steps of the chosen recipe; with a session selected, where it got to."""
         table = self.query_one("#steps", DataTable)
         table.clear()
-        try:
-            steps = sessionlink.recipe_steps(self.wizard.choices.mode)
-        except WizardError as exc:
-            table.add_row("-", exc.message)
+        steps = self._steps.get(self.wizard.choices.mode)
+        if steps is None:
+            table.add_row("", "reading the recipe...")
             return
         chosen = self.selected() if self.query_one("#sessions", DataTable).has_focus else None
         reached = False
