@@ -93,8 +93,9 @@ def test_verify_ready_floppy_exits_0(tmp_path: Path) -> None:
     result = cli("floppy", "verify", floppy)
     assert result.returncode == 0, result.stdout
     lines = result.stdout.splitlines()
-    assert lines[-1] == "Ready: the floppy can be bundled as the ramdisk."
-    checks = [line for line in lines[1:-1] if line.startswith("  ✓")]
+    assert lines[-2] == "Ready: the floppy can be bundled as the ramdisk."
+    assert lines[-1] == f"Next: euca-windows-wizard bundle --image-type ramdisk -i {floppy}"
+    checks = [line for line in lines[1:-2] if line.startswith("  ✓")]
     assert len(checks) == 9
     assert "Fix:" not in result.stdout
 

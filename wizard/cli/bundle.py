@@ -2,7 +2,8 @@
 
 The flags are euca-bundle-image's. Credentials come from the flags, else the
 environment, else the eucarc named with --eucarc (see wizard.credentials).
-Progress goes to stderr; the last line on stdout is ``Wrote manifest PATH``.
+Progress goes to stderr; the last line on stdout is ``Wrote manifest PATH``
+(PATH quoted as a shell would), then ``Next:`` the upload command on stderr.
 This is only the face: the request and its default folder are built by
 ``wizard.bundle.request.bundle_request``, as for a session or the TUI.
 """
@@ -10,9 +11,11 @@ This is only the face: the request and its default folder are built by
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
+from wizard.cli.nextstep import command, eucarc_words, say_next
 from wizard.cli.progress import ConsoleProgress
 
 
@@ -86,6 +89,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"Bundled {image} ({manifest.size:,} bytes) into {parts} "
               f"({manifest.bundled_size:,} bytes) in {destination}", file=sys.stderr)
-    # The last line keeps its form either way: scripts take the path from it.
-    print(f"Wrote manifest {bundle.manifest_path}")
+    # The last line keeps its form either way: scripts take the path from it,
+    # quoted as a shell would (a space in -d stays one word): shlex.split or
+    # `eval set --` reads it back.
+    print(f"Wrote manifest {shlex.quote(str(bundle.manifest_path))}", flush=True)
+    say_next(command("upload", *eucarc_words(args.eucarc)) + " -b BUCKET[/PREFIX] -m "
+             + shlex.quote(str(bundle.manifest_path)), sys.stderr)
     return 0

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from wizard.cli.flags import FLAGS
+from wizard.cli.nextstep import command, eucarc_words, say_next
 from wizard.cli.options import add_cloud_options, credentials_from_args
 from wizard.cli.progress import ConsoleProgress
 from wizard.core.distro import current_distro
@@ -88,7 +89,13 @@ def _check(args: argparse.Namespace) -> int:
     warning = linger_warning()
     if warning:
         ConsoleProgress()(StepWarning("prerequisites", warning))
-    return 0 if all_needed_ok(results) else 1
+    if not all_needed_ok(results):
+        return 1
+    if args.recipe == "native":  # the disk alone is bundled
+        say_next(command("bundle", *eucarc_words(args.eucarc), "-i", args.disk or "DISK.img"))
+    else:  # the memdisk recipe starts with the kernel
+        say_next(command("memdisk", "find"))
+    return 0
 
 
 def print_table(results: list[CheckResult], recipe: str, stream: TextIO | None = None) -> None:
@@ -115,8 +122,11 @@ def print_table(results: list[CheckResult], recipe: str, stream: TextIO | None =
             print("\n".join(fix), file=out)
     failed = [result for result in results if result.needed and not result.ok]
     if failed:
+        # The rows' names are not nouns to "need" ("disk problem"): list them as checks.
         names = ", ".join(result.name for result in failed)
-        summary = f"Not ready: the {recipe} recipe needs {names} (FAIL above)."
+        count = f"{len(failed)} check{'s' if len(failed) != 1 else ''}"
+        summary = (f"Not ready: {count} the {recipe} recipe needs failed ({names}); "
+                   "the fix is under each FAIL above.")
     else:
         summary = f"Ready: everything the {recipe} recipe needs is here."
     print("\n" + "\n".join(textwrap.wrap(summary, width, break_on_hyphens=False)), file=out)

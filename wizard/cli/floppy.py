@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from wizard import PROGRAM
+from wizard.cli.nextstep import command, say_next
 from wizard.core.errors import WizardError
 from wizard.disk.report import DiskReport
 from wizard.floppy.blank import create_blank
@@ -75,7 +76,7 @@ def register(subparsers: Any) -> None:
 def run_create(args: argparse.Namespace) -> int:
     path = create_blank(Path(args.path), force=args.force)
     print(f"Wrote the blank floppy image {path} ({FLOPPY_SIZE:,} bytes).")
-    print(f"Next: {PROGRAM} floppy checklist {path}")
+    say_next(command("floppy", "checklist", path))
     return 0
 
 
@@ -97,6 +98,8 @@ def run_verify(args: argparse.Namespace) -> int:
     disk = inspect_disk(Path(args.disk)) if args.disk else None
     report = verify_floppy(Path(args.path), disk)
     print(render_report(report, ascii_only=not _can_print("✓✗…")))
+    if report.ready:
+        say_next(command("bundle", "--image-type", "ramdisk", "-i", Path(args.path).absolute()))
     return 0 if report.ready else 1
 
 

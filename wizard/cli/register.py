@@ -14,6 +14,7 @@ import argparse
 import sys
 from typing import Any
 
+from wizard.cli.nextstep import command, eucarc_words, say_next
 from wizard.cli.options import add_cloud_options, cloud_from_args
 from wizard.cli.progress import ConsoleProgress
 from wizard.cloud.boottest import boot_test
@@ -94,7 +95,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"Console output of {report.instance_id}:\n{console}", file=sys.stderr)
         print(report.summary(), file=sys.stderr, flush=True)
     print(f"IMAGE\t{result.image_id}", file=sys.stdout, flush=True)
+    following = _after(result.image_id, args.eucarc)
+    if following:
+        say_next(following, sys.stderr)
     return 0
+
+
+def _after(image_id: str, eucarc: str | None) -> str | None:
+    """What the memdisk recipe does after registering this kind of image (by its id)."""
+    creds = eucarc_words(eucarc)
+    if image_id.startswith("eki-"):  # the kernel: then the floppy, as the ramdisk
+        return command("bundle", *creds, "--image-type", "ramdisk", "-i", "win-boot.img")
+    if image_id.startswith("eri-"):  # the ramdisk: then the disk, carrying both
+        return (command("bundle", *creds, "-i", "DISK.img", "--ramdisk", image_id)
+                + " --kernel eki-…")
+    return None
 
 
 def _seconds(text: str) -> float:

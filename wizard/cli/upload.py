@@ -11,10 +11,12 @@ without sending the manifest.
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 from typing import Any
 
+from wizard.cli.nextstep import command, eucarc_words, say_next
 from wizard.cli.options import add_cloud_options, cloud_from_args
 from wizard.cli.progress import ConsoleProgress
 from wizard.cloud.upload import CANNED_ACLS, DEFAULT_ACL, parse_destination, upload_bundle
@@ -66,5 +68,7 @@ def run(args: argparse.Namespace) -> int:
                                acl=args.acl, concurrency=args.concurrency)
     finally:
         signal.signal(signal.SIGINT, previous)
-    print(f"Uploaded {result.location}", file=sys.stdout, flush=True)
+    print(f"Uploaded {shlex.quote(result.location)}", file=sys.stdout, flush=True)
+    say_next(command("register", *eucarc_words(args.eucarc), result.location, "-n", "NAME"),
+             sys.stderr)
     return 0
