@@ -149,6 +149,7 @@ def test_attach_to_a_finished_session_shows_its_history_and_the_ids(private_xdg:
     assert result.stdout == FINAL
     err = result.stderr
     assert "no build of winxp is running" in err
+    assert err.endswith("the build of winxp is done.\n")
     for text in ("Checking the prerequisites…", "warning: HTTPS is not checked for 127.0.0.1",
                  "Uploading the disk image…", "sent 10 parts", "Registering the disk image…"):
         assert text in err

@@ -123,6 +123,8 @@ def attach(name: str, out: TextIO, err: TextIO, poll: float = POLL) -> int:
     problem = _ending(name, summary)
     if problem is not None:
         raise problem
+    err.write(f"{PROGRAM}: the build of {name} is done.\n")
+    err.flush()
     print_ids(summary.ids, out)
     return 0
 
