@@ -174,7 +174,7 @@ def test_existing_bundle_is_reused_never_overwritten(cli: Cli, key_flags: tuple[
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in dest.iterdir()} == before
     other = cli("bundle", "-i", memdisk, "-d", dest, "-r", "i386", *key_flags)
     assert other.code == 1
-    assert_one_error_line(other.err, "made with arch 'x86_64', not 'i386'",
+    assert_one_error_line(other.err, "made with the architecture x86_64, not i386",
                           "remove the old bundle")
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in dest.iterdir()} == before
 

@@ -103,9 +103,9 @@ def test_a_part_cut_short_is_caught_before_hashing(request_: BundleRequest) -> N
 
 
 @pytest.mark.parametrize(("change", "needle"), [
-    ({"arch": "x86_64"}, "arch"),
-    ({"kernel_id": "eki-00000000"}, "kernel_id"),
-    ({"user": "210987654321"}, "user"),
+    ({"arch": "x86_64"}, "the architecture i386, not x86_64"),
+    ({"kernel_id": "eki-00000000"}, "the kernel id eki-12345678, not eki-00000000"),
+    ({"user": "210987654321"}, "the account 123456789012, not 210987654321"),
 ])
 def test_a_bundle_made_for_another_request_is_refused(
     request_: BundleRequest, change: dict[str, str], needle: str

@@ -21,3 +21,19 @@ def test_an_empty_image_is_refused_before_any_bundle_line(
         assert f"the image {image} is empty" in line
         assert "Bundle folder" not in result.err and "Architecture" not in result.err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_bundle_made_for_other_ids_is_said_without_python(
+    cli: Callable[..., CliResult], key_flags: tuple[str, ...], tmp_path: Path,
+) -> None:
+    image = tmp_path / "xp.img"
+    image.write_bytes(b"\x01" * 65536)
+    out = tmp_path / "out"
+    first = cli("bundle", "-i", image, "-d", out, "-r", "i386", *key_flags)
+    assert first.code == 0, first.err
+    again = cli("bundle", "-i", image, "-d", out, "-r", "i386", "--kernel", "eki-01CB2E3F",
+                *key_flags)
+    assert again.code == 1
+    line = one_error_line(again.err)
+    assert "was made with the kernel id none, not eki-01CB2E3F" in line
+    assert "None" not in line and "'" not in line.split("Fix:")[0]

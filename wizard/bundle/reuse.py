@@ -47,6 +47,26 @@ def refuse_existing(destination: Path, name: str) -> None:
         )
 
 
+# What each compared field is, in the operator's words (never Python's).
+_WHAT = {
+    "name": "the name", "user": "the account", "image_type": "the image type",
+    "arch": "the architecture", "size": "an image of", "kernel_id": "the kernel id",
+    "ramdisk_id": "the ramdisk id", "block_device_mapping": "the block device mapping",
+    "product_codes": "the product codes",
+}
+
+
+def _shown(value: object) -> str:
+    """A manifest value as said to the operator: none, a size, a list, the text."""
+    if value is None or value == ():
+        return "none"
+    if isinstance(value, int):
+        return f"{value:,} bytes"
+    if isinstance(value, tuple):
+        return ", ".join("=".join(v) if isinstance(v, tuple) else str(v) for v in value)
+    return str(value)
+
+
 def finished_bundle(
     req: BundleRequest, sink: Sink = discard, cancel: CancelFlag | None = None,
 ) -> Bundle | None:
@@ -88,8 +108,8 @@ def finished_bundle(
     for key, want in expected.items():
         have = getattr(manifest, key)
         if have != want:
-            raise WizardError(f"the bundle {manifest_path} was made with {key} {have!r}, "
-                              f"not {want!r}", fix)
+            raise WizardError(f"the bundle {manifest_path} was made with {_WHAT[key]} "
+                              f"{_shown(have)}, not {_shown(want)}", fix)
     public = req.keys.private_key.public_key()
     if not (manifest.signed_text and verify(public, manifest.signed_text, manifest.signature)):
         raise WizardError(f"the bundle {manifest_path} is not signed with your key, or its "
