@@ -7,9 +7,10 @@ detached by the engine (``start_detached``), followed through its event log.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from textual.widgets import Log, Static
+from textual.widgets import DataTable, Input, Log, Static
 
 from tests.tui.conftest import here, text_of, wait_for
 from wizard.session.listing import list_sessions
@@ -77,3 +78,52 @@ async def test_quit_while_building_then_relaunch_into_it(slow_sandbox: Path) -> 
                                          .content)
         await wait_for(pilot, lambda: here(second) == "done", seconds=120)
         assert "EMI  emi-" in text_of(second, "#ids")
+
+
+async def test_cancel_asks_stops_and_start_resumes(slow_sandbox: Path) -> None:
+    app = make_app(sandbox=True, sandbox_folder=slow_sandbox, open_running=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await walk_to_build(app, pilot)
+        await pilot.press("ctrl+g")
+        await wait_for(pilot, lambda: "image.upload" in text_of(app, "#status"), 60)
+        session = app.session
+        assert session is not None
+        await pilot.press("c")
+        await pilot.press("n")  # asked, and kept running
+        assert sessionlink.running_pid(session) is not None
+        await pilot.press("c", "y")
+        await wait_for(pilot, lambda: "stopped at image.upload" in text_of(app, "#status"), 60)
+        assert sessionlink.running_pid(session) is None
+        [summary] = [s for s in list_sessions() if s.name == session]
+        assert summary.status == "interrupted"
+
+        while here(app) != "start":
+            await pilot.press("escape")
+        table = app.screen.query_one("#sessions", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 1
+                       and str(table.get_row_at(0)[1]) == "interrupted")
+        table.focus()
+        await pilot.press("r")
+        await wait_for(pilot, lambda: here(app) == "build")
+        await wait_for(pilot, lambda: here(app) == "done", seconds=120)
+        assert "EMI  emi-" in text_of(app, "#ids")
+    # Resumed, not redone: the kernel registered before the stop is the one used.
+    kernel_ids = {json.loads(line)["outputs"]["image_id"]
+                  for line in SessionPaths(session).events.read_text().splitlines()
+                  if '"kind": "StepFinished"' in line and '"step": "kernel.register"' in line}
+    assert len(kernel_ids) == 1
+
+
+async def test_a_failed_build_goes_back_to_the_field_of_its_answer(sandbox_host,
+                                                                  tmp_path: Path) -> None:
+    app = make_app(sandbox=True, sandbox_folder=sandbox_host.folder, open_running=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await walk_to_build(app, pilot)
+        app.choices.disk = str(tmp_path / "no-such-disk.img")
+        await pilot.press("ctrl+g")
+        await wait_for(pilot, lambda: here(app) == "error", seconds=60)
+        assert "no-such-disk.img" in text_of(app, "#why")
+        assert "build.disk" in text_of(app, "#keys")
+        await pilot.press("g")
+        await wait_for(pilot, lambda: here(app) == "disk")
+        assert isinstance(app.focused, Input) and app.focused.id == "disk-path"

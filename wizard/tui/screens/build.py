@@ -133,6 +133,8 @@ class BuildScreen(WizardScreen):
         self.session = session
         self.running = False
         self.reported = False
+        # Cancel was asked for here: the stop that follows is no error.
+        self.cancelled = False
 
     def body(self) -> Iterable[Widget]:
         c = self.wizard.choices
@@ -280,6 +282,11 @@ class BuildScreen(WizardScreen):
             from wizard.tui.screens.done import DoneScreen
 
             self.app.push_screen(DoneScreen(name, dict(update.ids)))
+        elif update.failure is not None and not update.running and self.cancelled:
+            self.reported = True
+            self.query_one("#status", Static).update(
+                f"Session {name}: stopped at {update.failure.step}. Resume it from the Start "
+                "screen (Esc, then r): it goes on from what is done.")
         elif update.failure is not None and not update.running:
             self.reported = True
             failure = update.failure
@@ -303,6 +310,7 @@ class BuildScreen(WizardScreen):
 
         def answered(stop: bool | None) -> None:
             if stop:
+                self.cancelled = True
                 try:
                     stopped = sessionlink.stop_build(name)
                 except WizardError as exc:
