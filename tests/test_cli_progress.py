@@ -38,3 +38,18 @@ def test_plain_lines_when_not_a_terminal() -> None:
     # One line per tenth of the work, not one per event.
     assert 10 <= len(lines) <= 12
     assert lines[-1].startswith("Bundling disk.img: 100%")
+
+
+def test_a_new_phase_is_a_line_and_restarts_the_rate() -> None:
+    from wizard.core.events import Stamped, StepPhase
+
+    stream = io.StringIO()
+    progress = ConsoleProgress(stream, tty=False)
+    # Read back from an event log: the times are the build's. Checking the parts took
+    # 100 s; the upload itself sends 100 MiB in 10 s.
+    progress.show(Stamped(1, 1000.0, StepStarted("image.upload", "Upload the disk image")))
+    progress.show(Stamped(2, 1100.0, StepPhase("image.upload", "Uploading xp.img to b/")))
+    progress.show(Stamped(3, 1110.0, StepProgress("image.upload", 100 << 20, 100 << 20, 10, 10)))
+    lines = stream.getvalue().splitlines()
+    assert lines[:2] == ["Upload the disk image…", "Uploading xp.img to b/…"]
+    assert "10.0 MiB/s" in lines[-1], lines

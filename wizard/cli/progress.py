@@ -22,6 +22,7 @@ from wizard.core.events import (
     Stamped,
     StepFailed,
     StepFinished,
+    StepPhase,
     StepProgress,
     StepStarted,
     StepWarning,
@@ -93,6 +94,13 @@ class ConsoleProgress:
             self._last_tenth = -1
             if not self.tty:
                 self._line(f"{event.title}…")
+        elif isinstance(event, StepPhase):
+            # A new phase ("Uploading ..." after "Checking the parts"): rates and
+            # time left count from here, the bar keeps the step's title.
+            self._start = self._now()
+            self._last_tenth = -1
+            if not self.tty:
+                self._line(f"{event.phase}…")
         elif isinstance(event, StepProgress):
             self._progress(event)
         elif isinstance(event, StepWarning):
