@@ -32,8 +32,17 @@ Cli = Callable[..., CliResult]
 
 @pytest.fixture
 def memdisk(tmp_path: Path) -> Path:
-    path = tmp_path / "memdisk"
-    path.write_bytes(os.urandom(24 * 1024) + b"memdisk" * 1000)
+    # A kernel must be a Linux boot image (wizard.bundle.roles): the sandbox's stand-in.
+    from wizard.cloud.samples import make_sample_memdisk
+
+    return make_sample_memdisk(tmp_path / "memdisk")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Path:
+    """A small machine image: raw bytes, neither memdisk nor floppy-sized."""
+    path = tmp_path / "disk.img"
+    path.write_bytes(os.urandom(24 * 1024) + b"disk" * 1000)
     return path
 
 
@@ -138,14 +147,14 @@ def test_unknown_image_type(cli: Cli, key_flags: tuple[str, ...], memdisk: Path,
     assert not dest.exists()
 
 
-def test_default_destination_is_printed(key_files: KeyFiles, memdisk: Path,
+def test_default_destination_is_printed(key_files: KeyFiles, small_disk: Path,
                                         tmp_path: Path) -> None:
     """As a subprocess (``python -m wizard``), with no -d: a new folder under $TMPDIR."""
     home = tmp_path / "home"
     home.mkdir()
     tmpdir = tmp_path / "tmpdir"
     tmpdir.mkdir()
-    result = run_cli("bundle", "-i", str(memdisk), "-c", str(key_files.user_cert),
+    result = run_cli("bundle", "-i", str(small_disk), "-c", str(key_files.user_cert),
                      "-k", str(key_files.user_key), "-u", "1234-5678-9012",
                      "--ec2cert", str(key_files.cloud_cert),
                      env={"TMPDIR": str(tmpdir)}, home=home)
@@ -160,19 +169,19 @@ def test_default_destination_is_printed(key_files: KeyFiles, memdisk: Path,
 
 
 def test_existing_bundle_is_reused_never_overwritten(cli: Cli, key_flags: tuple[str, ...],
-                                                     memdisk: Path, tmp_path: Path) -> None:
+                                                     small_disk: Path, tmp_path: Path) -> None:
     """The same command again reuses the finished bundle (DESIGN.md: never rebuilt);
     a different request for the same name is refused; nothing is rewritten."""
     dest = tmp_path / "out"
-    first = cli("bundle", "-i", memdisk, "-d", dest, *key_flags)
+    first = cli("bundle", "-i", small_disk, "-d", dest, *key_flags)
     assert first.code == 0, first.err
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in dest.iterdir()}
-    again = cli("bundle", "-i", memdisk, "-d", dest, *key_flags)
+    again = cli("bundle", "-i", small_disk, "-d", dest, *key_flags)
     assert again.code == 0, again.err
     assert again.out == first.out  # the same "Wrote manifest PATH" for scripts
     assert "Reusing the finished bundle" in again.err and "1 part are intact" in again.err
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in dest.iterdir()} == before
-    other = cli("bundle", "-i", memdisk, "-d", dest, "-r", "i386", *key_flags)
+    other = cli("bundle", "-i", small_disk, "-d", dest, "-r", "i386", *key_flags)
     assert other.code == 1
     assert_one_error_line(other.err, "made with the architecture x86_64, not i386",
                           "remove the old bundle")
@@ -215,7 +224,7 @@ def test_the_log_file_tells_what_was_bundled(cli: Cli, key_flags: tuple[str, ...
     assert "BEGIN" not in logged  # paths of keys, never their contents
 
 
-def test_a_closed_stdout_pipe_is_quiet(key_files: KeyFiles, memdisk: Path,
+def test_a_closed_stdout_pipe_is_quiet(key_files: KeyFiles, small_disk: Path,
                                        tmp_path: Path) -> None:
     """``bundle … | head -0``: no traceback, no "Exception ignored" at exit."""
     import subprocess
@@ -230,7 +239,7 @@ def test_a_closed_stdout_pipe_is_quiet(key_files: KeyFiles, memdisk: Path,
     os.close(read_end)  # nobody reads: the first write to stdout fails with EPIPE
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "wizard", "bundle", "-i", str(memdisk), "-d",
+            [sys.executable, "-m", "wizard", "bundle", "-i", str(small_disk), "-d",
              str(tmp_path / "out"), "-c", str(key_files.user_cert), "-k",
              str(key_files.user_key), "-u", ACCOUNT, "--ec2cert", str(key_files.cloud_cert)],
             stdout=write_end, stderr=subprocess.PIPE, text=True, env=env, timeout=60,

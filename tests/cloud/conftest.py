@@ -19,8 +19,10 @@ from wizard.bundle.bundler import Bundle, BundleRequest, bundle_image
 from wizard.bundle.keys import BundleKeys
 from wizard.cloud.calls import RetryPolicy
 from wizard.cloud.endpoints import Cloud, cloud_from_credentials
+from wizard.cloud.samples import make_sample_memdisk
 from wizard.cloud.sandbox import ACCOUNT, Sandbox, start_sandbox
 from wizard.credentials import load_credentials
+from wizard.floppy.fat12 import FLOPPY_SIZE
 
 ROOT = Path(__file__).resolve().parents[2]
 PART = 64 * 1024  # small parts: many parts from a small image, fast tests
@@ -64,6 +66,13 @@ def make_bundle(sb: Sandbox, folder: Path, size: int = 20 * PART + 1234,
     image = folder / name
     # Random bytes do not compress: the bundle has about size/part_size parts.
     image.write_bytes(os.urandom(size))
+    kind = options.get("image_type")
+    if kind == "kernel":  # a kernel must be a Linux boot image (wizard.bundle.roles)
+        make_sample_memdisk(image)
+        with open(image, "ab") as out:
+            out.write(os.urandom(max(size - image.stat().st_size, 0)))
+    elif kind == "ramdisk":  # and a ramdisk a floppy image, 1.44 MB whatever ``size``
+        image.write_bytes(os.urandom(FLOPPY_SIZE))
     keys = BundleKeys.load(sb.cert, sb.private_key, sb.cloud_cert)
     request = BundleRequest(image=image, destination=folder / "bundle", keys=keys,
                             user=ACCOUNT, part_size=part_size, **options)  # type: ignore[arg-type]

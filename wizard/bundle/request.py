@@ -31,6 +31,7 @@ from wizard.bundle.inputs import (
     normalise_account,
 )
 from wizard.bundle.keys import BundleKeys
+from wizard.bundle.roles import check_role
 from wizard.core.errors import WizardError
 
 PART_SIZE = 10 * 1024 * 1024      # BUNDLE-FORMAT.md 1.5: exactly 10,485,760 bytes
@@ -79,6 +80,7 @@ def check_request(req: BundleRequest) -> int:
     check_name(req.name, given=req.prefix is not None)
     normalise_account(req.user)
     check_part_size(req.part_size)
+    check_role(req.image, req.image_type, size)  # the right file for the role (roles.py)
     return size
 
 

@@ -31,6 +31,7 @@ from wizard.cloud.calls import (
     pause_for,
 )
 from wizard.cloud.endpoints import Cloud
+from wizard.cloud.roles import check_linked_images, check_platform
 from wizard.core.errors import WizardError
 from wizard.core.events import (
     CancelFlag,
@@ -109,6 +110,7 @@ def check_request(req: ImageRequest) -> None:
     if req.virtualization_type is not None and req.virtualization_type not in VIRTUALIZATION_TYPES:
         raise WizardError(f"the virtualization type {req.virtualization_type!r} is not known",
                           "use --virtualization-type hvm or paravirtual")
+    check_platform(req)  # ids of the right kind; native Windows alone and HVM (roles.py)
 
 
 def _manifest_architecture(text: bytes) -> str | None:
@@ -230,6 +232,7 @@ def _register(cloud: Cloud, req: ImageRequest, sink: Sink, cancel: CancelFlag | 
     for text in cloud.warnings:  # e.g. HTTPS unchecked: said on every run, by every face
         sink(StepWarning(STEP, text))
     manifest = fetch_manifest(cloud, req, cancel, policy)
+    check_linked_images(cloud, req, manifest, cancel, policy)  # before RegisterImage
     arch = req.arch or _manifest_architecture(manifest)
     endpoint = cloud.ec2
     assert endpoint is not None
