@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,7 +106,7 @@ def boot(cloud_box: Sandbox, tmp_path: Path) -> Iterator[dict[str, str]]:
     """A registered kernel and ramdisk, and machine bundles uploaded but not registered."""
     cloud = make_cloud(cloud_box)
 
-    def uploaded(name: str, **options: str) -> str:
+    def uploaded(name: str, **options: Any) -> str:
         made = make_bundle(cloud_box, tmp_path / name, size=64 * 1024, name=f"{name}.img",
                            **options)
         return upload_bundle(made.manifest, f"roles/{name}", cloud, policy=FAST).location
