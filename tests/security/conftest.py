@@ -2,4 +2,10 @@
 
 from __future__ import annotations
 
-from tests.bundle.conftest import bundle_keys, key_files  # noqa: F401 - fixtures, by name
+from tests.bundle.conftest import (  # noqa: F401 - fixtures, by name
+    big_bundle,
+    big_image,
+    bundle_keys,
+    images,
+    key_files,
+)

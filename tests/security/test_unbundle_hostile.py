@@ -12,17 +12,26 @@ the listing of everything outside ``-d`` unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
+import signal
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.bundle.bundle_checks import CREDENTIAL_VARS, ROOT, run_cli
+from tests.bundle.bundle_checks import (
+    CREDENTIAL_VARS,
+    ROOT,
+    MadeBundle,
+    assert_one_error_line,
+    run_cli,
+)
 from tests.bundle.conftest import KeyFiles, make_bundle
 from tests.security.crafted import Outside, assert_refused, crafted_bundle
 from wizard.bundle.keys import BundleKeys
@@ -331,3 +340,47 @@ def test_a_manifest_of_a_2_tib_image_in_10_mib_parts_is_within_the_bounds() -> N
             + b"</parts></image></manifest>")
     check_bounds(data, "a 2 TiB bundle")  # raises if any bound is too tight
     assert len(data) < MAX_MANIFEST_BYTES * 0.7
+
+
+# --- interrupts: nothing half-written is left --------------------------------
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP"])
+def test_an_interrupt_while_the_image_is_written_leaves_nothing(
+        big_bundle: MadeBundle, key_files: KeyFiles, tmp_path: Path,
+        signum: signal.Signals) -> None:
+    """Stopped while the temporary file grows: it is removed, no image appears,
+    and the -d this run created is removed too."""
+    home = tmp_path / "home"
+    home.mkdir()
+    dest = home / "new" / "out"
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARS}
+    env.update({"PYTHONPATH": str(ROOT), "HOME": str(home)})
+    outside = Outside(tmp_path, home / "new")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wizard", "unbundle", "-m", str(big_bundle.manifest_path),
+         "-k", str(key_files.user_key), "-d", str(dest)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=home)
+    try:
+        while process.poll() is None:
+            with contextlib.suppress(FileNotFoundError):
+                if any(name.endswith(".unbundling") for name in os.listdir(dest)):
+                    # Held still while the signal is sent: it lands mid-write.
+                    process.send_signal(signal.SIGSTOP)
+                    break
+            time.sleep(0.001)
+        assert process.poll() is None, "the unbundle finished before it could be stopped"
+        process.send_signal(signum)
+        process.send_signal(signal.SIGCONT)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    # Progress came first (the run had started): the error is the one last line.
+    assert process.returncode == 1, stderr
+    line = assert_one_error_line(stderr, "interrupted", ". Fix: ")
+    assert stderr.splitlines()[-1] == line
+    assert stdout == ""
+    assert not (home / "new").exists()
+    outside.assert_unchanged()

@@ -95,13 +95,14 @@ class Landing:
         stem_text = stem.decode("utf-8", "ignore")
         flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC)
         for _ in range(_TRIES):
-            candidate = f".{stem_text}.{secrets.token_hex(8)}.unbundling"
+            # Named before it is made: an interrupt (Ctrl+C, SIGTERM) landing
+            # just after the open still finds the file to remove. The name
+            # is unguessable, so a file already under it is nobody's.
+            self.tmp_name = f".{stem_text}.{secrets.token_hex(8)}.unbundling"
             try:
-                fd = os.open(candidate, flags, 0o644, dir_fd=self.dir_fd)
+                return os.open(self.tmp_name, flags, 0o644, dir_fd=self.dir_fd)
             except FileExistsError:
-                continue
-            self.tmp_name = candidate
-            return fd
+                self.tmp_name = None
         raise WizardError(f"cannot create a temporary file in {self.destination}",
                           "remove the .*.unbundling files there, or choose another "
                           "destination folder", key="build.output")
