@@ -255,3 +255,48 @@ def test_a_detached_build_killed_with_sigkill_is_interrupted_and_resumes(
     assert resumed.stdout.splitlines()[-1].startswith("IMAGE\temi-")
     assert summarize("killed").status == "done"
     _session_files_hold_no_secret(paths, sandbox.secret_key)
+
+
+@pytest.mark.slow
+def test_sessions_stop_ends_a_detached_build_safely_and_run_resumes_it(
+        sandbox: Sandbox, tmp_path: Path, private_xdg: Path) -> None:
+    env = _env(sandbox, tmp_path / "home")
+    answers = _answers(sandbox, tmp_path, "stopped")
+    gate = Gate(sandbox)
+    paths = SessionPaths("stopped")
+    try:
+        started = _cli(env, "run", "--answers", str(answers), "--detach", "--yes")
+        assert started.returncode == 0, started.stderr
+        pid = running_pid(paths.lock)
+        assert pid
+        _until("the build to send its first part", gate.reached.is_set)
+        stop = subprocess.Popen([sys.executable, "-m", "wizard", "sessions", "stop", "stopped"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env, stdin=subprocess.DEVNULL)
+        assert stop.stderr is not None
+        assert f"(process {pid}) to stop" in stop.stderr.readline()
+    finally:
+        # The part on the wire goes through; the build then stops instead of going on.
+        gate.open()
+    stop.wait(timeout=WAIT)
+    rest = stop.stderr.read()
+    stop.stderr.close()
+    assert stop.stdout is not None
+    stop.stdout.close()
+    assert stop.returncode == 0, rest
+    assert "stopped. Resume it with `euca-windows-wizard run --session stopped`" in rest
+    assert running_pid(paths.lock) is None
+    summary = summarize("stopped")
+    assert summary.status == "interrupted", summary
+    assert "interrupted by SIGTERM" in summary.message
+    assert "image" not in summary.ids
+    # attach tells the same, with the way to resume.
+    attached = _cli(env, "attach", "stopped")
+    assert attached.returncode == 1
+    assert "the build of 'stopped' was interrupted at " in attached.stderr
+    assert "run --session stopped" in attached.stderr
+
+    resumed = _cli(env, "run", "--session", "stopped", "--yes")
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.splitlines()[-1].startswith("IMAGE\temi-")
+    assert summarize("stopped").status == "done"
