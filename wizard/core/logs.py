@@ -8,8 +8,10 @@ keys that must be named.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import re
 import time
 from pathlib import Path
 
@@ -27,14 +29,50 @@ def mask(secret: str | None) -> str:
     return f"{secret[:4]}…{secret[-2:]}"
 
 
+# The user log folder keeps the newest run logs only: at most KEEP_LOGS of
+# them, none older than KEEP_DAYS (an hour of trying left 84 files before).
+KEEP_LOGS = 20
+KEEP_DAYS = 30
+_RUN_LOG = re.compile(r"run-\d{8}-\d{6}-\d+\.log")
+
+
+def prune_logs(folder: Path, keep: int = KEEP_LOGS, days: float = KEEP_DAYS,
+               current: Path | None = None) -> list[Path]:
+    """Remove the run logs of ``folder`` beyond the newest ``keep`` or older than ``days``.
+
+    Only files this program names (``run-YYYYMMDD-HHMMSS-PID.log``) are
+    touched, never ``current`` or anything else there. Returns what was removed.
+    """
+    try:
+        entries = [entry for entry in os.scandir(folder)
+                   if _RUN_LOG.fullmatch(entry.name) and entry.is_file(follow_symlinks=False)]
+    except OSError:
+        return []
+    dated = sorted(((entry.stat(follow_symlinks=False).st_mtime, Path(entry.path))
+                    for entry in entries), reverse=True)
+    cutoff = time.time() - days * 86400
+    removed: list[Path] = []
+    for rank, (mtime, path) in enumerate(dated):
+        if path == current or (rank < keep and mtime >= cutoff):
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
 def setup_logging(verbosity: int = 0, log_file: Path | None = None) -> Path:
     """Send the ``wizard`` logger to a new log file (and stderr with -v).
 
-    Returns the log file's path.
+    Returns the log file's path. A new file in the user log folder makes
+    room first: older run logs are pruned (``prune_logs``).
     """
+    pruned: list[Path] = []
     if log_file is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         log_file = log_dir() / f"run-{stamp}-{os.getpid()}.log"
+        private_dir(log_file.parent)
+        pruned = prune_logs(log_file.parent, keep=KEEP_LOGS - 1, current=log_file)
     private_dir(log_file.parent)
     logger = logging.getLogger(LOGGER_NAME)
     logger.setLevel(logging.DEBUG)
@@ -55,6 +93,9 @@ def setup_logging(verbosity: int = 0, log_file: Path | None = None) -> Path:
         console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
         console.addFilter(lambda record: getattr(record, "console", True))
         logger.addHandler(console)
+    if pruned:
+        logger.debug("removed %d old run logs from %s (keeping the newest %d, none older "
+                     "than %d days)", len(pruned), log_file.parent, KEEP_LOGS, KEEP_DAYS)
     return log_file
 
 
