@@ -95,6 +95,13 @@ class LoadedCredentials(Protocol):
     def require(self, name: str) -> _Setting: ...
 
 
+def default_bundle_base() -> Path:
+    """The folder default bundle folders are made in: $TMPDIR, else /var/tmp (else /tmp)."""
+    # /var/tmp is on disk and survives a reboot; /tmp is often a small tmpfs.
+    fallback = "/var/tmp" if Path("/var/tmp").is_dir() else "/tmp"  # noqa: S108
+    return Path(os.environ.get("TMPDIR") or fallback)
+
+
 def default_destination(name: str) -> Path:
     """A new, empty, private folder on disk (not a RAM-backed /tmp) for a bundle of ``name``.
 
@@ -103,9 +110,7 @@ def default_destination(name: str) -> Path:
     name (date and pid) let anyone who can write $TMPDIR plant a folder or
     a link there beforehand and receive the parts and the manifest.
     """
-    # /var/tmp is on disk and survives a reboot; /tmp is often a small tmpfs.
-    fallback = "/var/tmp" if Path("/var/tmp").is_dir() else "/tmp"  # noqa: S108
-    base = Path(os.environ.get("TMPDIR") or fallback)
+    base = default_bundle_base()
     # The readable part says what and when; mkdtemp adds the random part.
     prefix = f"bundle-{name}-{time.strftime('%Y%m%d-%H%M%S')}-"
     try:

@@ -43,8 +43,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="memdisk (kernel + floppy ramdisk, any KVM cloud; default) or "
                         "native (Eucalyptus 3.x/4.x Windows support)")
     parser.add_argument("--work-dir", type=Path, metavar="DIR",
-                        help="the folder bundles are built in, for the free space check "
-                        "(default: the wizard's state folder)")
+                        help="the folder bundles are built in (bundle -d), for the free space "
+                        "check (default: where bundle writes without -d: $TMPDIR, else "
+                        "/var/tmp)")
     parser.add_argument("--convert-to", type=Path, metavar="DIR",
                         help="convert a non-raw --disk image to raw in DIR (qemu-img, with "
                         "progress), then check the raw image")

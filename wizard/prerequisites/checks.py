@@ -141,9 +141,11 @@ def run_checks(
 
 
 def _default_work_dir() -> Path:
-    from wizard.core.dirs import state_dir
+    # Where bundle writes when given no folder: the space that runs out there
+    # is what counts (the state folder was measured while bundles went to /var/tmp).
+    from wizard.bundle.request import default_bundle_base
 
-    return state_dir() / "work"
+    return default_bundle_base()
 
 
 def _tool_row(name: str, title: str, distro: Distro, needed: bool, path: str | None,
