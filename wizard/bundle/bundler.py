@@ -25,7 +25,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from wizard.bundle.inputs import check_name, normalise_account
+from wizard.bundle.inputs import check_name
 from wizard.bundle.keys import sign, wrap
 from wizard.bundle.lock import BundleLock
 from wizard.bundle.manifest import Manifest, manifest_name, render, signed_text
@@ -35,6 +35,7 @@ from wizard.bundle.result import STEP, Bundle
 from wizard.bundle.reuse import finished_bundle, glob_escape, refuse_existing
 from wizard.bundle.space import check_space, max_bundle_size
 from wizard.bundle.stream import BLOCK_SIZE, stream_image
+from wizard.core.account import normalise_account
 from wizard.core.dirs import make_dirs, remove_created
 from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag, Sink, StepFinished, StepStarted, discard, run_reported
@@ -90,12 +91,13 @@ def _bundle_image(req: BundleRequest, sink: Sink, cancel: CancelFlag, reuse: boo
         created = make_dirs(destination)
     except OSError as exc:
         raise WizardError(f"cannot create the destination {destination} ({exc.strerror})",
-                          "choose a folder you can write with -d") from exc
+                          "choose a folder you can write for the bundle",
+                          key="build.folder") from exc
     if req.fresh_destination and not created:
         created = [destination.absolute()]
     if not destination.is_dir():
         raise WizardError(f"the destination {destination} is not a folder",
-                          "choose a folder with -d")
+                          "choose a folder for the bundle", key="build.folder")
     try:
         with BundleLock(destination, name):
             manifest, manifest_path, writer, tar_sha1 = _make_bundle(
@@ -105,7 +107,8 @@ def _bundle_image(req: BundleRequest, sink: Sink, cancel: CancelFlag, reuse: boo
         if exc.errno == errno.ENOSPC:
             raise WizardError(f"the destination {destination} ran out of space while bundling; "
                               "the partial bundle was removed",
-                              "free some space there or choose another folder with -d") from exc
+                              "free some space there or choose another folder for the bundle",
+                              key="build.folder") from exc
         raise WizardError(f"bundling failed: {exc.strerror or exc} ({exc.filename or destination})",
                           "check the image and the destination folder") from exc
     except BaseException:

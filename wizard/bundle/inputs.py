@@ -2,7 +2,8 @@
 
 The image (there, a file or a block device, readable, not empty), the
 architecture and image type, the bundle's name (it stands in file names and
-the manifest), the account id and the part size: each is one ``WizardError``
+the manifest), the account id (``wizard.core.account``, as the credentials
+check it) and the part size: each is one ``WizardError``
 with the fix. They take plain values; ``request.check_request`` applies them
 all to a ``BundleRequest``.
 """
@@ -17,38 +18,28 @@ from pathlib import Path
 from wizard.bundle.manifest import ARCHITECTURES, IMAGE_TYPES
 from wizard.core.errors import WizardError
 
-_ACCOUNT_RE = re.compile(r"^\d{12}$")
 
+def check_image(image: Path, key: str = "build.disk") -> int:
+    """The image's size; WizardError unless it is a readable, non-empty file or block device.
 
-def normalise_account(account: str) -> str:
-    """The 12-digit account id; dashes (1234-5678-9012) are stripped."""
-    digits = account.strip().replace("-", "")
-    if not _ACCOUNT_RE.match(digits):
-        raise WizardError(
-            f"the account {account!r} is not a 12-digit account id",
-            "give your account number with -u (12 digits, e.g. 123456789012; "
-            "it is EC2_USER_ID or EC2_ACCOUNT_NUMBER in your eucarc)",
-        )
-    return digits
-
-
-def check_image(image: Path) -> int:
-    """The image's size; WizardError unless it is a readable, non-empty file or block device."""
+    ``key``: the answer key of the image's role (the disk, memdisk or the floppy).
+    """
     image = Path(image)
-    fix = "give the raw disk image (or memdisk, or floppy image) with -i"
+    fix = "give the raw disk image (or memdisk, or floppy image) to bundle"
     try:
         info = image.stat()
     except FileNotFoundError:
-        raise WizardError(f"the image {image} does not exist", fix) from None
+        raise WizardError(f"the image {image} does not exist", fix, key=key) from None
     except OSError as exc:
-        raise WizardError(f"cannot read the image {image} ({exc.strerror})", fix) from exc
+        raise WizardError(f"cannot read the image {image} ({exc.strerror})", fix,
+                          key=key) from exc
     if stat.S_ISDIR(info.st_mode):
-        raise WizardError(f"the image {image} is a folder, not a file", fix)
+        raise WizardError(f"the image {image} is a folder, not a file", fix, key=key)
     if not stat.S_ISREG(info.st_mode) and not stat.S_ISBLK(info.st_mode):
-        raise WizardError(f"the image {image} is not a regular file", fix)
+        raise WizardError(f"the image {image} is not a regular file", fix, key=key)
     if not os.access(image, os.R_OK):
         raise WizardError(f"cannot read the image {image} (permission denied)",
-                          "run as a user who can read it, or fix its permissions")
+                          "run as a user who can read it, or fix its permissions", key=key)
     size = info.st_size
     if stat.S_ISBLK(info.st_mode):
         # A block device (an LVM volume, a loop device) reports st_size 0;
@@ -60,9 +51,10 @@ def check_image(image: Path) -> int:
             finally:
                 os.close(fd)
         except OSError as exc:
-            raise WizardError(f"cannot read the image {image} ({exc.strerror})", fix) from exc
+            raise WizardError(f"cannot read the image {image} ({exc.strerror})", fix,
+                              key=key) from exc
     if size == 0:
-        raise WizardError(f"the image {image} is empty", fix)
+        raise WizardError(f"the image {image} is empty", fix, key=key)
     return size
 
 
@@ -70,13 +62,15 @@ def check_kind(arch: str, image_type: str, kernel_id: str | None,
                ramdisk_id: str | None) -> None:
     """Refuse an unknown architecture or image type, or ids a kernel or ramdisk cannot have."""
     if arch not in ARCHITECTURES:
-        raise WizardError(f"unknown architecture {arch!r}", "use -r i386 or -r x86_64")
+        raise WizardError(f"unknown architecture {arch!r}", "choose i386 or x86_64",
+                          key="build.arch")
     if image_type not in IMAGE_TYPES:
         raise WizardError(f"unknown image type {image_type!r}",
-                          "use --image-type machine, kernel or ramdisk")
+                          "choose machine, kernel or ramdisk", key="build.image_type")
     if image_type != "machine" and (kernel_id or ramdisk_id):
-        raise WizardError("--kernel and --ramdisk apply to machine images only",
-                          "leave them out when bundling a kernel or a ramdisk")
+        raise WizardError("a kernel id and a ramdisk id apply to machine images only",
+                          "leave them out when bundling a kernel or a ramdisk",
+                          key="build.kernel" if kernel_id else "build.ramdisk")
 
 
 def check_part_size(part_size: int) -> None:
@@ -100,20 +94,21 @@ def check_name(name: str, given: bool = True) -> None:
     image's file name, so the message says where to change it.
     """
     source = f"the bundle name {name!r}" if given else f"the image's file name {name!r}"
-    fix = "give a plain name with -p, e.g. -p windows-xp.img"
+    fix = "give the bundle a plain name, e.g. windows-xp.img"
     if not name or name in (".", ".."):
-        raise WizardError(f"{source} is not a usable bundle name", fix)
+        raise WizardError(f"{source} is not a usable bundle name", fix, key="build.prefix")
     if "/" in name:
-        raise WizardError(f"{source} holds a slash, which a file name cannot", fix)
+        raise WizardError(f"{source} holds a slash, which a file name cannot", fix,
+                          key="build.prefix")
     if _UNUSABLE_RE.search(name):
         raise WizardError(f"{source} holds a control character (a line break, a tab, …), "
-                          "which a manifest cannot carry", fix)
+                          "which a manifest cannot carry", fix, key="build.prefix")
     try:
         length = len(name.encode("utf-8"))
     except UnicodeEncodeError:
         # A file name with bytes that are not UTF-8 (surrogate escapes).
         raise WizardError(f"{source} is not valid UTF-8 text, which a manifest must be",
-                          fix) from None
+                          fix, key="build.prefix") from None
     if length > _MAX_NAME:
         raise WizardError(f"{source} is {length} bytes long; a bundle name may have at most "
-                          f"{_MAX_NAME}", fix)
+                          f"{_MAX_NAME}", fix, key="build.prefix")

@@ -63,7 +63,8 @@ class BundleLock:
                     raise
                 raise WizardError(
                     f"{self.path} is a link, not the lock file of a bundle; it was not made "
-                    "by this tool", "remove it, or choose another folder with -d") from None
+                    "by this tool", "remove it, or choose another folder for the bundle",
+                    key="build.folder") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
@@ -76,7 +77,8 @@ class BundleLock:
                     f"another bundle named {self.name} is being made in {self.destination} "
                     f"({who})",
                     "wait for it to finish (the same command then reuses its bundle), or "
-                    "choose another folder with -d or another name with -p",
+                    "choose another folder for the bundle, or another name for it",
+                    key="build.folder",
                 ) from None
             if _same_file(fd, self.path):
                 os.ftruncate(fd, 0)
@@ -87,7 +89,8 @@ class BundleLock:
             os.close(fd)  # the holder removed it as we opened it: try the new one
         raise WizardError(f"cannot lock the bundle {self.name} in {self.destination}: its "
                           "lock file keeps changing", "make sure no other program works in "
-                          "that folder, or choose another folder with -d")
+                          "that folder, or choose another folder for the bundle",
+                          key="build.folder")
 
     def release(self) -> None:
         """Let go of the lock and remove its file (while still holding it)."""

@@ -87,7 +87,8 @@ class PartWriter:
             raise WizardError(
                 f"the part {path} appeared while this bundle was being made (another program "
                 "writes bundles of that name into that folder)",
-                "stop the other program, or choose another folder with -d") from None
+                "stop the other program, or choose another folder for the bundle",
+                key="build.folder") from None
         # Recorded only once created: a path this run did not create is
         # never this run's to remove.
         self.paths.append(path)

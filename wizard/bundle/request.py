@@ -28,10 +28,10 @@ from wizard.bundle.inputs import (
     check_kind,
     check_name,
     check_part_size,
-    normalise_account,
 )
 from wizard.bundle.keys import BundleKeys
 from wizard.bundle.roles import check_role
+from wizard.core.account import normalise_account
 from wizard.core.errors import WizardError
 
 PART_SIZE = 10 * 1024 * 1024      # BUNDLE-FORMAT.md 1.5: exactly 10,485,760 bytes
@@ -117,8 +117,8 @@ def default_destination(name: str) -> Path:
         return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
     except OSError as exc:
         raise WizardError(f"cannot create a bundle folder in {base} ({exc.strerror})",
-                          "choose a folder for the bundle with -d, or set TMPDIR to a "
-                          "folder you can write") from exc
+                          "set TMPDIR to a folder you can write, or choose a folder for "
+                          "the bundle", key="build.folder") from exc
 
 
 # When the image does not tell: the architecture bundles had before it was read.

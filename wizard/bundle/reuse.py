@@ -14,11 +14,11 @@ import stat
 from pathlib import Path
 
 from wizard.bundle.check import check_bundle
-from wizard.bundle.inputs import normalise_account
 from wizard.bundle.keys import verify
 from wizard.bundle.manifest import manifest_name, read_manifest
 from wizard.bundle.request import BundleRequest, check_request
 from wizard.bundle.result import STEP, Bundle
+from wizard.core.account import normalise_account
 from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag, Sink, StepFinished, StepStarted, discard
 from wizard.core.logs import get_logger
@@ -33,7 +33,8 @@ def refuse_existing(destination: Path, name: str) -> None:
         raise WizardError(
             f"the destination {destination} already holds a bundle named {name} "
             f"({manifest.name})",
-            "choose another folder with -d or another name with -p, or remove the old bundle",
+            "remove the old bundle, or choose another name for the bundle or another folder",
+            key="build.folder",
         )
     parts = sorted(destination.glob(f"{glob_escape(name)}.part.*"))
     if parts:
@@ -43,7 +44,7 @@ def refuse_existing(destination: Path, name: str) -> None:
             f"the destination {destination} holds {len(parts)} part file(s) of an unfinished "
             f"bundle named {name} (no manifest), e.g. {parts[0].name}",
             f"remove them (rm -- {shlex.quote(str(destination / name))}.part.*) or choose "
-            "another folder with -d",
+            "another folder for the bundle", key="build.folder",
         )
 
 
@@ -83,7 +84,7 @@ def finished_bundle(
     if not manifest_path.is_file():
         return None
     fix = (f"remove the old bundle ({manifest_path.name} and its parts) or choose another "
-           "folder with -d")
+           "folder for the bundle")
     # ctime too: a file moved or copied over the image (mv, cp -p) may carry
     # an old mtime, but its inode's change time is when that happened.
     image = req.image.stat()
@@ -92,10 +93,10 @@ def finished_bundle(
         # times alone: nothing cheap tells whether it changed since.
         raise WizardError(f"the destination already holds a bundle of the volume {req.image} "
                           f"({manifest_path.name}), and whether the volume changed since "
-                          "cannot be told", fix)
+                          "cannot be told", fix, key="build.folder")
     if max(image.st_mtime, image.st_ctime) > manifest_path.stat().st_mtime:
         raise WizardError(f"the image {req.image} changed after the bundle {manifest_path} "
-                          "was made", fix)
+                          "was made", fix, key="build.folder")
     # What it was made for and who signed it first: cheap, and no progress
     # shown for a bundle that is refused anyway. Then every part's SHA-1.
     manifest = read_manifest(manifest_path)
@@ -109,11 +110,11 @@ def finished_bundle(
         have = getattr(manifest, key)
         if have != want:
             raise WizardError(f"the bundle {manifest_path} was made with {_WHAT[key]} "
-                              f"{_shown(have)}, not {_shown(want)}", fix)
+                              f"{_shown(have)}, not {_shown(want)}", fix, key="build.folder")
     public = req.keys.private_key.public_key()
     if not (manifest.signed_text and verify(public, manifest.signed_text, manifest.signature)):
         raise WizardError(f"the bundle {manifest_path} is not signed with your key, or its "
-                          "manifest was edited after bundling", fix)
+                          "manifest was edited after bundling", fix, key="build.folder")
     sink(StepStarted(STEP, f"Checking the finished bundle {manifest_path.name}"))
     manifest, paths = check_bundle(manifest_path, sink, cancel, STEP)
     log.info("reusing the finished bundle %s: %d parts intact", manifest_path, len(paths))

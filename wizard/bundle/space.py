@@ -29,7 +29,8 @@ def check_space(destination: Path, image: Path, name: str, size: int) -> None:
         raise WizardError(
             f"the destination {destination} has {_mib(free)} free but the bundle may need "
             f"up to {_mib(need)}",
-            "free some space there or choose another folder with -d",
+            "free some space there or choose another folder for the bundle",
+            key="build.folder",
         )
 
 

@@ -77,7 +77,8 @@ def open_key(manifest: Manifest, key_path: Path) -> tuple[bytes, bytes, str]:
     raise WizardError(
         f"the private key {key_path} cannot open this bundle (it was made for another "
         "user's or cloud's certificate)",
-        "give the private key that matches the certificate used to bundle it (-k)",
+        "give the private key that matches the certificate used to bundle it",
+        key="cloud.private_key",
     )
 
 
@@ -326,7 +327,8 @@ def _unbundle(
         if exc.errno == errno.ENOSPC:
             raise WizardError(f"the destination {destination} ran out of space while "
                               "unbundling; the partial image was removed",
-                              "free some space there or choose another folder with -d") from exc
+                              "free some space there or choose another folder for the image",
+                              key="build.output") from exc
         where = destination / exc.filename if exc.filename else destination
         raise WizardError(f"unbundling failed: {exc.strerror or exc} ({where})",
                           "check the parts and the destination folder") from exc

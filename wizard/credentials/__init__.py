@@ -11,11 +11,11 @@ through ``wizard.core.logs.mask`` and never logged.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from wizard.core.account import normalise_account
 from wizard.core.errors import WizardError
 from wizard.core.logs import get_logger, mask
 from wizard.credentials import ini as _ini
@@ -28,7 +28,6 @@ __all__ = [
     "Credentials",
     "Value",
     "load_credentials",
-    "normalise_account",
 ]
 
 log = get_logger(__name__)
@@ -177,19 +176,6 @@ def _how_to_set(name: str) -> str:
     title = FIELD_TITLES[name]
     ways.append("give " + (title if title.startswith(("your", "the")) else "the " + title))
     return ", or ".join(ways)
-
-
-def normalise_account(value: str, source: str) -> str:
-    """An account id as the manifest wants it: 12 digits, dashes stripped."""
-    digits = re.sub(r"[\s-]", "", value)
-    if not re.fullmatch(r"\d{12}", digits):
-        raise WizardError(
-            f"the account id {value!r} (from {source}) is not 12 digits",
-            "use the 12-digit account number from your eucarc's EC2_ACCOUNT_NUMBER "
-            "or EC2_USER_ID (dashes are allowed, e.g. 1234-5678-9012)",
-            key="cloud.account",
-        )
-    return digits
 
 
 def _normalise_bool(value: str, source: str) -> str:
