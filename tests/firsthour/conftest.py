@@ -2,3 +2,4 @@
 
 from tests.bundle.conftest import clean_env, cli, key_files, key_flags  # noqa: F401
 from tests.cloud.conftest import cloud_box, sandbox  # noqa: F401
+from tests.prerequisites.conftest import cloud  # noqa: F401

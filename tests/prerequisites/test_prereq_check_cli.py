@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.prerequisites.kit import SECRET, make_kit
-from tests.prerequisites.servers import http_server
+from tests.prerequisites.kit import ACCESS, SECRET, make_kit
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,16 +29,11 @@ def run_check(*args: str, home: Path):
     )
 
 
-@pytest.fixture()
-def url() -> Iterator[str]:
-    with http_server() as base:
-        yield base
-
 
 def test_ready_exits_0_and_masks_the_secret(
-    tmp_path: Path, url: str, windows: dict[str, Path], private_xdg: Path
+    tmp_path: Path, cloud: tuple[str, str], windows: dict[str, Path], private_xdg: Path
 ) -> None:
-    eucarc = make_kit(tmp_path / "creds", url, url)
+    eucarc = make_kit(tmp_path / "creds", *cloud)
     result = run_check("--eucarc", str(eucarc), "--disk", str(windows["xp_ide"]),
                        "--work-dir", str(tmp_path), home=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -67,9 +60,9 @@ def test_not_ready_exits_1_with_fixes(tmp_path: Path, windows: dict[str, Path]) 
 
 
 def test_convert_to_shows_progress_and_passes(
-    tmp_path: Path, url: str, windows: dict[str, Path]
+    tmp_path: Path, cloud: tuple[str, str], windows: dict[str, Path]
 ) -> None:
-    eucarc = make_kit(tmp_path / "creds", url, url)
+    eucarc = make_kit(tmp_path / "creds", *cloud)
     work = tmp_path / "work"
     result = run_check("--eucarc", str(eucarc), "--disk", str(windows["qcow2"]),
                        "--convert-to", str(work), home=tmp_path)
@@ -102,16 +95,16 @@ def test_native_recipe_on_the_command_line(tmp_path: Path) -> None:
     assert "-      memdisk" in result.stdout or "ok     memdisk" in result.stdout
 
 
-def test_url_flags_override_the_eucarc(tmp_path: Path, url: str) -> None:
+def test_url_flags_override_the_eucarc(tmp_path: Path, cloud: tuple[str, str]) -> None:
     from tests.prerequisites.servers import closed_port
 
-    eucarc = make_kit(tmp_path / "creds", url, url)
+    eucarc = make_kit(tmp_path / "creds", *cloud)
     dead = f"http://127.0.0.1:{closed_port()}/services/compute"
-    result = run_check("--eucarc", str(eucarc), "-U", dead, "--s3-url", url,
+    result = run_check("--eucarc", str(eucarc), "-U", dead, "--s3-url", cloud[1],
                        "--work-dir", str(tmp_path), "--timeout", "1", home=tmp_path)
     assert result.returncode == 1
     assert f"{dead} (from --url flag)" in result.stdout
-    assert f"{url} (from --s3-url flag)" in result.stdout
+    assert f"{cloud[1]} (from --s3-url flag)" in result.stdout
     assert "FAIL   EC2 endpoint" in result.stdout
     assert "ok     S3 endpoint" in result.stdout
 
@@ -131,12 +124,12 @@ def test_every_credential_fix_names_a_flag_check_takes(tmp_path: Path) -> None:
     assert "(upload)" not in out and "(register)" not in out
 
 
-def test_bundle_flags_fill_the_credentials(tmp_path: Path, url: str) -> None:
+def test_bundle_flags_fill_the_credentials(tmp_path: Path, cloud: tuple[str, str]) -> None:
     creds = tmp_path / "creds"
-    make_kit(creds, url, url)
+    make_kit(creds, *cloud)
     result = run_check(
-        "-I", "AKIAEXAMPLE", "-S", SECRET,
-        "-U", url, "--s3-url", url, "-c", str(creds / "euca2-admin-cert.pem"),
+        "-I", ACCESS, "-S", SECRET,
+        "-U", cloud[0], "--s3-url", cloud[1], "-c", str(creds / "euca2-admin-cert.pem"),
         "-k", str(creds / "euca2-admin-pk.pem"), "-u", "1234-5678-9012",
         "--ec2cert", str(creds / "cloud-cert.pem"), "--work-dir", str(tmp_path),
         home=tmp_path)
@@ -174,9 +167,9 @@ def test_the_table_fits_80_columns_and_keeps_paths_whole(
     assert not any(line.endswith("-") for line in text.splitlines())
 
 
-def test_a_bad_ca_bundle_is_a_row_not_a_crash(tmp_path: Path, url: str) -> None:
-    eucarc = make_kit(tmp_path / "creds", url, url)
-    https = url.replace("http://", "https://")
+def test_a_bad_ca_bundle_is_a_row_not_a_crash(tmp_path: Path, cloud: tuple[str, str]) -> None:
+    eucarc = make_kit(tmp_path / "creds", *cloud)
+    https = cloud[0].replace("http://", "https://")
     result = run_check("--eucarc", str(eucarc), "--ca-bundle", str(eucarc), "-U", https,
                        "--work-dir", str(tmp_path), "--timeout", "1", home=tmp_path)
     assert result.returncode == 1

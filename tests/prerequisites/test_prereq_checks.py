@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.prerequisites.kit import SECRET, make_kit
-from tests.prerequisites.servers import closed_port, http_server
+from tests.prerequisites.servers import closed_port
 from wizard.core.distro import current_distro
 from wizard.disk.report import DiskReport
 from wizard.prerequisites.checks import (
@@ -20,18 +17,12 @@ from wizard.prerequisites.checks import (
 )
 
 
-@pytest.fixture()
-def url() -> Iterator[str]:
-    with http_server() as base:
-        yield base
-
-
 def rows(results: list[CheckResult]) -> dict[str, CheckResult]:
     return {result.name: result for result in results}
 
 
-def test_everything_there(tmp_path: Path, url: str, windows: dict[str, Path]) -> None:
-    eucarc = make_kit(tmp_path / "creds", url.replace("objectstorage", "compute"), url)
+def test_everything_there(tmp_path: Path, cloud: tuple[str, str], windows: dict[str, Path]) -> None:
+    eucarc = make_kit(tmp_path / "creds", *cloud)
     results = run_checks("memdisk", eucarc=eucarc, disk=windows["xp"], work_dir=tmp_path,
                          environ={}, ini_paths=[])
     table = rows(results)
@@ -42,8 +33,9 @@ def test_everything_there(tmp_path: Path, url: str, windows: dict[str, Path]) ->
     assert table["key matches certificate"].value.startswith("yes")
     assert table["certificate dates"].value.startswith("valid")
     assert table["cloud certificate"].ok
-    assert "HTTP 403" in table["EC2 endpoint"].value
-    assert "HTTP 403" in table["S3 endpoint"].value
+    # Signed with the kit's keys, and answered: not just any HTTP answer.
+    assert "a signed DescribeAvailabilityZones succeeded" in table["EC2 endpoint"].value
+    assert "a signed ListBuckets succeeded" in table["S3 endpoint"].value
     assert table["free space"].ok and "needed" in table["free space"].value
     assert table["disk image"].ok and table["disk image"].value.startswith("raw")
     assert "scsi(0)" in table["BOOT.INI"].value
@@ -85,8 +77,8 @@ def test_dead_endpoints_and_bad_key(tmp_path: Path) -> None:
     assert "same credentials zip" in (table["key matches certificate"].fix or "")
 
 
-def test_expired_certificate(tmp_path: Path, url: str) -> None:
-    eucarc = make_kit(tmp_path / "creds", url, url, cert_days_to=-1)
+def test_expired_certificate(tmp_path: Path, cloud: tuple[str, str]) -> None:
+    eucarc = make_kit(tmp_path / "creds", *cloud, cert_days_to=-1)
     table = rows(run_checks("memdisk", eucarc=eucarc, work_dir=tmp_path, environ={},
                             ini_paths=[]))
     assert table["certificate dates"].status == "FAIL"
@@ -94,9 +86,9 @@ def test_expired_certificate(tmp_path: Path, url: str) -> None:
 
 
 def test_qcow2_needs_qemu_img_and_offers_conversion(
-    tmp_path: Path, url: str, windows: dict[str, Path]
+    tmp_path: Path, cloud: tuple[str, str], windows: dict[str, Path]
 ) -> None:
-    eucarc = make_kit(tmp_path / "creds", url, url)
+    eucarc = make_kit(tmp_path / "creds", *cloud)
     results = run_checks("memdisk", eucarc=eucarc, disk=windows["qcow2"], work_dir=tmp_path,
                          environ={}, ini_paths=[])
     table = rows(results)
@@ -109,9 +101,9 @@ def test_qcow2_needs_qemu_img_and_offers_conversion(
 
 
 def test_convert_to_then_check_the_raw_image(
-    tmp_path: Path, url: str, windows: dict[str, Path]
+    tmp_path: Path, cloud: tuple[str, str], windows: dict[str, Path]
 ) -> None:
-    eucarc = make_kit(tmp_path / "creds", url, url)
+    eucarc = make_kit(tmp_path / "creds", *cloud)
     results = run_checks("memdisk", eucarc=eucarc, disk=windows["qcow2"],
                          convert_to=tmp_path / "work", environ={}, ini_paths=[])
     assert all_needed_ok(results)
@@ -121,9 +113,9 @@ def test_convert_to_then_check_the_raw_image(
 
 
 def test_nt6_fails_memdisk_but_passes_native(
-    tmp_path: Path, url: str, windows: dict[str, Path]
+    tmp_path: Path, cloud: tuple[str, str], windows: dict[str, Path]
 ) -> None:
-    eucarc = make_kit(tmp_path / "creds", url, url)
+    eucarc = make_kit(tmp_path / "creds", *cloud)
     memdisk = run_checks("memdisk", eucarc=eucarc, disk=windows["nt6"], work_dir=tmp_path,
                          environ={}, ini_paths=[])
     assert not all_needed_ok(memdisk)

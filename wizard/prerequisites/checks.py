@@ -10,6 +10,7 @@ the recipe needs being ``ok`` is what ``check`` exits 0 on.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -281,7 +282,14 @@ def check_certificates(creds: Credentials) -> list[CheckResult]:
 
 
 def check_endpoints(creds: Credentials, timeout: float = 3.0) -> list[CheckResult]:
-    """One request to each of the EC2 and S3 endpoints."""
+    """Each of the EC2 and S3 endpoints: reachable, then a request signed with your keys.
+
+    Any HTTP answer to the plain request proves something listens (an
+    unsigned request is refused by design), but not that it is the service
+    or that it takes your keys: "HTTP 400" was marked ok. The signed request
+    (DescribeAvailabilityZones, ListBuckets: what euca2ools' first commands
+    send) must succeed for the row to be ok.
+    """
     rows: list[CheckResult] = []
     for name, title in (("ec2_url", "EC2 endpoint"), ("s3_url", "S3 endpoint")):
         item = getattr(creds, name)
@@ -294,9 +302,47 @@ def check_endpoints(creds: Credentials, timeout: float = 3.0) -> list[CheckResul
             where = f"port {probe.port} of {probe.host}" if probe.port else "the URL"
             fix = (f"check {item.value} (from {item.source}), that the cloud is up and "
                    f"that {where} can be reached from this machine")
-        rows.append(CheckResult(title, probe.ok, f"{item.value}: {probe.detail}", fix,
-                                key=probe.key or FIELD_KEYS[name]))
+        key = probe.key or FIELD_KEYS[name]
+        if not probe.ok:
+            rows.append(CheckResult(title, False, f"{item.value}: {probe.detail}", fix, key=key))
+            continue
+        signed = signed_request(creds, "s3" if name == "s3_url" else "ec2")
+        if signed is None:  # no keys to sign with: their own rows say so
+            rows.append(CheckResult(title, True, f"{item.value}: {probe.detail} (not signed: "
+                                    "no access key and secret key to sign with)", key=key))
+            continue
+        ok, said, signed_fix = signed
+        rows.append(CheckResult(title, ok, f"{item.value}: {said}", signed_fix, key=key))
     return rows
+
+
+def signed_request(creds: Credentials, service: str) -> tuple[bool, str, str | None] | None:
+    """(ok, what happened, fix) of one request signed with the keys; None without keys.
+
+    Tried once: the check says at once what is wrong (a refused key, the S3
+    URL given as the EC2 one), in the words every cloud command uses.
+    """
+    if creds.get("access_key") is None or creds.get("secret_key") is None:
+        return None
+    from wizard.cloud.calls import RetryPolicy, call
+    from wizard.cloud.endpoints import cloud_from_credentials
+
+    action = "ListBuckets" if service == "s3" else "DescribeAvailabilityZones"
+    started = time.monotonic()
+    try:
+        cloud = cloud_from_credentials(creds, services=(service,))
+        endpoint = cloud.s3 if service == "s3" else cloud.ec2
+        fn: Callable[[], object] = (cloud.s3_client().list_buckets if service == "s3"
+                                    else cloud.ec2_client().describe_availability_zones)
+        if endpoint is None:  # not reached: asked for above
+            return None
+        call(fn, what=f"send a signed {action}", endpoint=endpoint,
+             policy=RetryPolicy(attempts=1), key_source=cloud.key_source,
+             secret_source=cloud.secret_source)
+    except WizardError as exc:
+        return False, exc.message, exc.fix
+    elapsed = (time.monotonic() - started) * 1000
+    return True, f"a signed {action} succeeded in {elapsed:.0f} ms", None
 
 
 def _existing(folder: Path) -> Path:
