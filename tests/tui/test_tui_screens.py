@@ -7,6 +7,8 @@ test_tui_build.py.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -177,3 +179,97 @@ async def test_ctrl_q_quits_when_no_build_runs() -> None:
         await pilot.press("ctrl+q")
         await pilot.pause()
     assert app.return_code == 0
+
+
+async def test_a_bug_leaves_one_line_pointing_at_the_log(tmp_path: Path) -> None:
+    app = make_app(open_running=False)
+    app.log_file = tmp_path / "run.log"
+    with pytest.raises(ZeroDivisionError):  # run_test hands the bug on to the test
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            app.call_later(lambda: 1 / 0)
+            await pilot.pause()
+    assert app.crash_line == (
+        "euca-windows-wizard: error: unexpected ZeroDivisionError: division by zero. "
+        f"The full report is in {tmp_path / 'run.log'}; please attach it to a bug report.")
+    assert app.return_code == 1
+
+
+@pytest.mark.skipif(shutil.which("qemu-img") is None, reason="needs qemu-img")
+async def test_disk_screen_converts_a_qcow2_to_raw(sandbox_host, tmp_path: Path) -> None:
+    qcow2 = tmp_path / "xp.qcow2"
+    subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(sandbox_host.disk),
+                    str(qcow2)], check=True)
+    app = make_app(open_running=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.push_screen(app.make_screen("disk"))
+        await pilot.pause()
+        field = app.screen.query_one("#disk-path", Input)
+        field.value = str(qcow2)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "Ctrl+T converts it" in text_of(app, "#status"))
+        assert "Format:      qcow2" in text_of(app, "#inspection")
+        await pilot.press("ctrl+t")
+        await wait_for(pilot, lambda: "Format:      raw" in text_of(app, "#inspection"), 60)
+        raw = Path(app.choices.disk)
+        assert raw.name.endswith(".raw") or raw.suffix != ".qcow2"
+        assert raw.read_bytes() == sandbox_host.disk.read_bytes()
+        assert field.value == str(raw)
+
+
+async def test_floppy_screen_blank_then_verify_says_what_to_fix(tmp_path: Path) -> None:
+    floppy = tmp_path / "boot.img"
+    app = make_app(open_running=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.push_screen(app.make_screen("floppy"))
+        await pilot.pause()
+        app.screen.query_one("#floppy-path", Input).value = str(floppy)
+        app.screen.query_one("#vm", Input).value = "winxp-vm"
+        await pilot.press("enter")
+        checklist = app.screen.query_one("#checklist", SelectionList)
+        assert checklist.option_count >= 3
+        # The highlighted step's real commands, with this VM and this image.
+        assert "virsh attach-disk winxp-vm" in text_of(app, "#step")
+        assert str(floppy) in text_of(app, "#step")
+        await pilot.press("ctrl+b")
+        await wait_for(pilot, lambda: floppy.exists())
+        assert floppy.stat().st_size == 1474560
+        await pilot.press("ctrl+r")
+        checks = app.screen.query_one("#checks", DataTable)
+        await wait_for(pilot, lambda: checks.row_count > 0)
+        rows = [checks.get_row_at(i) for i in range(checks.row_count)]
+        failed = [row for row in rows if str(row[1]) == "fail"]
+        assert failed, rows  # a blank floppy is not formatted yet
+        assert "format" in str(failed[0][2]).lower()  # the fix, in the row
+        assert "check(s) failed" in text_of(app, "#status")
+        # The checklist is ticked off by the operator: space toggles a step.
+        checklist.focus()
+        await pilot.pause()
+        await pilot.press("space")
+        assert checklist.selected == [0]
+
+
+@pytest.mark.skipif(shutil.which("make") is None or shutil.which("nasm") is None,
+                    reason="needs make and nasm")
+async def test_memdisk_screen_compiles_with_makes_output_live(tmp_path: Path) -> None:
+    from tests.memdisk.syslinux_tree import make_tarball, make_tree
+
+    tarball = make_tarball(make_tree(tmp_path / "src"), tmp_path / "syslinux-6.04.tar.gz")
+    app = make_app(open_running=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.push_screen(app.make_screen("memdisk"))
+        await pilot.pause()
+        app.screen.query_one("#memdisk-path", Input).value = str(tarball)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "Ctrl+B compiles" in text_of(app, "#status"))
+        await pilot.press("ctrl+b")
+        await wait_for(pilot, lambda: "Verified" in text_of(app, "#status"), 120)
+        assert "memdisk 6.04" in text_of(app, "#status")
+        lines = [str(line) for line in app.screen.query_one("#make-log", Log).lines]
+        assert any("NASM    memdisk" in line for line in lines), lines
+        assert not any("\x1b" in line for line in lines)
+        built = Path(app.choices.memdisk)
+        assert built.is_file() and app.choices.syslinux_source == ""

@@ -176,7 +176,7 @@ def _wizard(sandbox: bool, log_file: str | None = None) -> int:
              f"`{PROGRAM} run --answers FILE` (see {PROGRAM} --help) with no screen.")
         return 1
     try:
-        setup_logging(0, Path(log_file) if log_file else None)
+        written = setup_logging(0, Path(log_file) if log_file else None)
     except OSError as exc:
         _say(f"error: cannot open the log file ({exc.strerror}). "
              "Fix: give a writable path with --log-file.")
@@ -184,7 +184,7 @@ def _wizard(sandbox: bool, log_file: str | None = None) -> int:
     from wizard.tui.app import run_app
 
     log.info("%s %s: the wizard%s", PROGRAM, __version__, " (sandbox)" if sandbox else "")
-    return run_app(sandbox=sandbox)
+    return run_app(sandbox=sandbox, log_file=written)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

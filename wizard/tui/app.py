@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,10 +27,13 @@ from textual.widgets import Footer, Static
 
 from wizard import PROGRAM
 from wizard.core.errors import WizardError
+from wizard.core.logs import FILE_ONLY, get_logger
 from wizard.tui import sessionlink
 from wizard.tui.base import WizardScreen
 from wizard.tui.choices import Choices, field_for
 from wizard.tui.sandbox_host import SandboxHost, start_sandbox_process
+
+log = get_logger(__name__)
 
 CSS = """
 Screen { layout: vertical; }
@@ -76,6 +80,8 @@ class WizardApp(App[int]):
 
     TITLE = "euca-windows-wizard"
     CSS = CSS
+    # Every key is in the footer and in each screen's F1 help: no palette to learn.
+    ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
     ]
@@ -93,6 +99,9 @@ class WizardApp(App[int]):
         # The session whose build this wizard started or follows.
         self.session: str | None = None
         self.hung_up = False
+        # The run's log file (the CLI's), named in the one line a crash leaves.
+        self.log_file: Path | None = None
+        self.crash_line: str | None = None
         # The last inspection of the disk image (the floppy screen names its files).
         self.disk_report: Any = None
 
@@ -187,6 +196,20 @@ class WizardApp(App[int]):
         if self.sandbox is not None and not self.build_running():
             self.sandbox.stop()
 
+    def _fatal_error(self) -> None:
+        """A bug reached the app: the traceback goes to the log file, the operator
+        gets one line pointing there (Textual would print the traceback)."""
+        error = self._exception
+        log.error("unexpected failure in the wizard", exc_info=error, extra=FILE_ONLY)
+        detail = " ".join(str(error).split())[:300]
+        where = (f"The full report is in {self.log_file}" if self.log_file
+                 else "The full report is in the log file")
+        self.crash_line = (f"{PROGRAM}: error: unexpected {type(error).__name__}"
+                           f"{': ' + detail if detail else ''}. {where}; please attach it "
+                           "to a bug report.")
+        self.bell()
+        self._close_messages_no_wait()
+
     # -- moving between screens ----------------------------------------------
     def make_screen(self, name: str) -> WizardScreen:
         from wizard.tui.screens import screen_class
@@ -249,9 +272,10 @@ def make_app(*, sandbox: bool = False, sandbox_folder: Path | None = None,
                      attach=attach, open_running=open_running)
 
 
-def run_app(sandbox: bool = False) -> int:
+def run_app(sandbox: bool = False, log_file: Path | None = None) -> int:
     """Run the wizard in this terminal until the operator quits (or the link drops)."""
     app = make_app(sandbox=sandbox)
+    app.log_file = log_file
     try:
         app.run()
     except OSError:
@@ -260,4 +284,7 @@ def run_app(sandbox: bool = False) -> int:
             raise
     finally:
         app.stop_sandbox_unless_needed()
+    if app.crash_line:
+        with contextlib.suppress(OSError, ValueError):
+            print(app.crash_line, file=sys.stderr)
     return app.return_code or 0

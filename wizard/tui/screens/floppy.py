@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -17,7 +18,7 @@ from textual.widgets.selection_list import Selection
 
 from wizard.core.errors import WizardError
 from wizard.floppy.blank import create_blank
-from wizard.floppy.checklist import build_checklist
+from wizard.floppy.checklist import Checklist, build_checklist
 from wizard.floppy.verify import verify_floppy
 from wizard.tui.base import WizardScreen
 from wizard.tui.messages import Done, FloppyVerified, WorkFailed
@@ -34,9 +35,14 @@ class FloppyScreen(WizardScreen):
     DEFAULT_CSS = """
     FloppyScreen .row > Input#floppy-path { width: 2fr; }
     FloppyScreen .row > Label { width: auto; }
-    FloppyScreen #checklist { height: 1fr; min-height: 5; }
-    FloppyScreen #checks { max-height: 7; }
+    FloppyScreen #checklist { height: auto; max-height: 7; }
+    FloppyScreen #step { height: auto; max-height: 5; padding: 0 1; color: $text-muted; }
+    FloppyScreen #checks { max-height: 6; }
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checklist: Checklist | None = None
 
     def body(self) -> Iterable[Widget]:
         c = self.wizard.choices
@@ -46,8 +52,9 @@ class FloppyScreen(WizardScreen):
             yield Label("VM")
             yield Input(c.vm, id="vm", placeholder="VM name")
         yield SelectionList[int](id="checklist")
-        yield DataTable(id="checks", cursor_type="row")
+        yield Static("", id="step")
         yield Static("", id="status")
+        yield DataTable(id="checks", cursor_type="row")
 
     def on_mount(self) -> None:
         self.query_one("#checks", DataTable).add_columns("Check", "Result", "Found / fix")
@@ -77,11 +84,25 @@ class FloppyScreen(WizardScreen):
             self.query_one("#status", Static).update(
                 "Type the floppy image's path (Ctrl+B creates a blank one there).")
             return
-        checklist = build_checklist(Path(c.floppy), c.vm or None, self.wizard.disk_report)
-        for number, step in enumerate(checklist.steps):
-            text = f"{step.title} ({step.where})\n" + "\n".join(
-                f"    {command}" for command in step.commands)
-            selection.add_option(Selection(text, number, number in done))
+        self.checklist = build_checklist(Path(c.floppy), c.vm or None, self.wizard.disk_report)
+        for number, step in enumerate(self.checklist.steps):
+            selection.add_option(Selection(step.title, number, number in done))
+        if selection.highlighted is None and selection.option_count:
+            selection.highlighted = 0
+        self.show_step(selection.highlighted or 0)
+
+    @on(SelectionList.SelectionHighlighted, "#checklist")
+    def step_highlighted(self, event: SelectionList.SelectionHighlighted[int]) -> None:
+        self.show_step(event.selection_index)
+
+    def show_step(self, number: int) -> None:
+        """The highlighted step's commands, where to type them, and why."""
+        checklist = self.checklist
+        if checklist is None or not 0 <= number < len(checklist.steps):
+            return
+        step = checklist.steps[number]
+        lines = [f"{step.where}:", *(f"  {command}" for command in step.commands), step.why]
+        self.query_one("#step", Static).update(Text("\n".join(lines)))
 
     def action_blank(self) -> None:
         self._read_fields()

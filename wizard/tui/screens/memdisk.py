@@ -15,7 +15,7 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Input, Label, Log, Static
 
-from wizard.core.dirs import state_dir
+from wizard.core.dirs import make_dirs, state_dir
 from wizard.core.errors import WizardError
 from wizard.core.events import Event, LogLine
 from wizard.memdisk.build import build_memdisk
@@ -132,7 +132,13 @@ class MemdiskScreen(WizardScreen):
                 self.buffer.add(event.text)
 
         try:
+            make_dirs(out.parent)
             info = build_memdisk(source, out, sink=sink)
+        except OSError as exc:
+            error = WizardError(f"cannot create {out.parent} ({exc.strerror})",
+                                "check that the state folder is writable")
+            self.post_message(WorkFailed("Compiling memdisk", error))
+            return
         except WizardError as exc:
             self.post_message(WorkFailed("Compiling memdisk", exc, "build.syslinux_source"))
             return
