@@ -58,7 +58,7 @@ def wait_until_available(
                        "bundle first)"))
     start = time.monotonic()
     reported = start
-    seen = ""
+    seen: str | None = None
     while True:
         answer = call(lambda: ec2.describe_images(ImageIds=[image_id]),
                       what=f"look at the image {image_id}", endpoint=endpoint, cancel=cancel,
@@ -81,10 +81,10 @@ def wait_until_available(
             raise WizardError(f"the cloud could not prepare the image {image_id} ({state}: "
                               f"{reason})", fix_for(reason))
         if state != seen or now - reported >= REPORT_EVERY:
+            first = seen is None
             seen, reported = state, now
-            if now > start:
-                sink(LogLine(step, f"{image_id}: {state or 'no state yet'} after "
-                                   f"{_minutes(now - start)}"))
+            sink(LogLine(step, f"{image_id}: {state or 'no state yet'}" + (
+                "" if first else f" after {_minutes(now - start)}")))
         if now - start >= timeout:
             raise WizardError(
                 f"the image {image_id} is still {state or 'pending'} after "
