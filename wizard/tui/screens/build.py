@@ -199,6 +199,7 @@ class BuildScreen(WizardScreen):
         self.session = name
         self.wizard.session = name
         self.add_class("following")
+        self.refresh_bindings()
         if self.wizard.choices.mode == "native" or self._native(name):
             for artifact in ("kernel", "ramdisk"):
                 self.query_one(f"#row-{artifact}").display = False
@@ -302,6 +303,14 @@ class BuildScreen(WizardScreen):
                                    retry, tail, Path(sessionlink.files(name).log))
 
     # -- keys ----------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers Start before the build, Cancel and the log after."""
+        if action == "start":
+            return self.session is None
+        if action in ("cancel", "full_log"):
+            return self.session is not None
+        return True
+
     def action_cancel(self) -> None:
         if self.session is None or not self.running:
             self.notify("No build is running.")
