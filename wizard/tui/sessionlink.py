@@ -55,6 +55,19 @@ def running_sessions() -> list[str]:
     return sorted(running, key=active, reverse=True)
 
 
+def step_statuses(name: str) -> dict[str, str]:
+    """Each step's status in the session's state file ({} when it has none yet)."""
+    from wizard.session.state import parse_state
+
+    paths = SessionPaths(name)
+    try:
+        text = paths.state.read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    state = parse_state(text, paths.state, name)
+    return {step: record.status for step, record in state.steps.items()}
+
+
 def files(name: str) -> SessionPaths:
     return SessionPaths(name)
 

@@ -41,6 +41,11 @@ class StartData(Message):
     steps: dict[str, list[StepInfo]]
     sessions: list[SessionSummary]
     problem: str | None
+    # Session -> step id -> status, from each session's state file.
+    statuses: dict[str, dict[str, str]]
+
+
+STATUS_WORDS = {"pending": "to do"}
 
 
 class StartScreen(WizardScreen):
@@ -63,7 +68,7 @@ class StartScreen(WizardScreen):
         super().__init__()
         self._sessions: list[SessionSummary] = []
         self._steps: dict[str, list[StepInfo]] = {}
-        self._problem: str | None = None
+        self._statuses: dict[str, dict[str, str]] = {}
 
     def body(self) -> Iterable[Widget]:
         with Horizontal():
@@ -111,11 +116,17 @@ class StartScreen(WizardScreen):
             sessions, problem = sessionlink.saved_sessions(), None
         except WizardError as exc:
             sessions, problem = [], exc.message
-        self.post_message(StartData(steps, sessions, problem))
+        statuses: dict[str, dict[str, str]] = {}
+        for session in sessions:
+            try:
+                statuses[session.name] = sessionlink.step_statuses(session.name)
+            except WizardError:
+                statuses[session.name] = {}  # a damaged state file: listed as it is
+        self.post_message(StartData(steps, sessions, problem, statuses))
 
     @on(StartData)
     def loaded(self, data: StartData) -> None:
-        self._steps, self._sessions = data.steps, data.sessions
+        self._steps, self._sessions, self._statuses = data.steps, data.sessions, data.statuses
         table = self.query_one("#sessions", DataTable)
         hint = self.query_one("#sessions-hint", Static)
         if data.problem:
@@ -142,17 +153,14 @@ class StartScreen(WizardScreen):
             table.add_row("", "reading the recipe...")
             return
         chosen = self.selected() if self.query_one("#sessions", DataTable).has_focus else None
-        reached = False
+        recorded = self._statuses.get(chosen.name, {}) if chosen is not None else {}
+        if chosen is not None and chosen.mode in self._steps:
+            steps = self._steps[chosen.mode]
         for step in steps:
-            status = "to do"
-            if chosen is not None and chosen.mode == self.wizard.choices.mode:
-                if step.id == chosen.current_step:
-                    status, reached = chosen.status, True
-                elif not reached and chosen.current_step:
-                    status = "done"
-                if chosen.status == "done":
-                    status = "done"
-            table.add_row(status, step.title)
+            status = recorded.get(step.id, "pending")
+            if status == "running" and chosen is not None and chosen.status != "running":
+                status = "interrupted"  # the lock says no build runs: it died there
+            table.add_row(STATUS_WORDS.get(status, status), step.title)
 
     @on(RadioSet.Changed, "#recipe")
     def recipe_changed(self, event: RadioSet.Changed) -> None:
@@ -162,6 +170,13 @@ class StartScreen(WizardScreen):
 
     @on(DataTable.RowHighlighted, "#sessions")
     def session_highlighted(self) -> None:
+        self.show_steps()
+
+    def on_descendant_focus(self) -> None:
+        # The steps show the highlighted session's progress while the list has focus.
+        self.show_steps()
+
+    def on_descendant_blur(self) -> None:
         self.show_steps()
 
     @on(DataTable.RowSelected, "#sessions")
