@@ -158,7 +158,7 @@ def test_bad_inputs_are_one_line_errors(cloud_box: Sandbox, tmp_path: Path):
         (["upload", "--eucarc", rc, "--ca-bundle", str(tmp_path / "ca.pem"), "-b",
           "good-bucket", "-m", manifest], ("CA bundle",)),
         (["upload", "--eucarc", rc, "--concurrency", "0", "-b", "good-bucket", "-m", manifest],
-         ("--concurrency 0",)),
+         ("0 parts sent at once is out of range", "(--concurrency).")),
         (["register", "--eucarc", rc, "good-bucket/a.img", "-n", "name"],
          ("not a manifest location",)),
         (["register", "--eucarc", rc, "good-bucket/a.manifest.xml", "-n", "name"],

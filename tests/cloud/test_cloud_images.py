@@ -232,7 +232,8 @@ def test_the_wait_gives_up_on_an_image_that_stays_pending(slow_box: Sandbox, tmp
         wait(slow_box, image_id, events, timeout=1)
     assert info.value.message == (f"the image {image_id} is still pending after 1 s: the cloud "
                                   "has not finished checking its bundle")
-    assert info.value.fix and "run the same register command again" in info.value.fix
+    assert info.value.fix and "register it again later" in info.value.fix
+    assert info.value.key == "build.wait_timeout"
     cancel = CancelFlag()
     cancel.cancel()
     with pytest.raises(Cancelled):
@@ -255,8 +256,8 @@ def test_register_command_waits_and_reports(slow_box: Sandbox, cloud_box: Sandbo
             assert result.stdout == ""
             last = result.stderr.strip().splitlines()[-1]
             assert re.fullmatch(r"euca-windows-wizard: error: the image emi-[0-9A-F]{8} is "
-                                r"still pending after 1 s: .* Fix: wait and run the same "
-                                r"register command again .*\.", last), result.stderr
+                                r"still pending after 1 s: .* Fix: register it again later "
+                                r".* \(--wait-timeout\)\.", last), result.stderr
         else:
             assert result.returncode == 0, result.stderr
             assert re.fullmatch(r"IMAGE\temi-[0-9A-F]{8}\n", result.stdout)

@@ -126,7 +126,8 @@ def test_missing_manifest_is_refused_before_register(cloud_box: Sandbox, uploade
     with pytest.raises(WizardError) as info:
         register_image(cloud, ImageRequest("images/xp/other.manifest.xml", "nope"),
                        events.append, policy=FAST)
-    assert events[-1] == StepFailed("register", info.value.message, info.value.fix)
+    assert events[-1] == StepFailed("register", info.value.message, info.value.fix,
+                                    key="build.location")
     assert "manifest of images/xp/other.manifest.xml is not in the store" in info.value.message
     assert info.value.fix and "upload" in info.value.fix
     with pytest.raises(WizardError, match=r"bucket of nobucket/a\.manifest\.xml"):

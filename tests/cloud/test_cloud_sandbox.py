@@ -121,7 +121,7 @@ def test_sandbox_command_serves_until_ctrl_c_and_the_printed_recipe_works(tmp_pa
         assert second.stderr.splitlines() == [
             f"euca-windows-wizard: error: the sandbox folder {folder} is in use by a running "
             f"sandbox (pid {child.pid}). Fix: stop that sandbox (Ctrl+C where it runs) or "
-            "choose another folder with --dir."]
+            "choose another folder for this one (--dir)."]
         child.send_signal(signal.SIGINT)
         child.wait(timeout=20)
         output.finish()

@@ -256,7 +256,8 @@ def test_bucket_of_another_account_is_refused(cloud_box: Sandbox, tmp_path: Path
     with pytest.raises(WizardError) as info:
         upload_bundle(made.manifest, "someone-elses", make_cloud(cloud_box), policy=FAST)
     assert "belongs to another account" in info.value.message
-    assert info.value.fix and "-b" in info.value.fix
+    assert info.value.fix and "another bucket name" in info.value.fix
+    assert info.value.key == "build.bucket"
     assert object_puts(cloud_box.proxy.log, "someone-elses") == []
 
 

@@ -74,6 +74,7 @@ FLAGS: dict[str, dict[str, str]] = {
         "build.name": "-n", "build.arch": "-a", "build.kernel": "--kernel",
         "build.ramdisk": "--ramdisk", "build.platform": "--platform",
         "build.virtualization": "--virtualization-type",
+        "build.wait_timeout": "--wait-timeout",
     },
     "sandbox": {"sandbox.folder": "--dir"},
     # run takes its inputs from the answers file: the key is where to change one.

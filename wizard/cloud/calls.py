@@ -124,8 +124,9 @@ def explain(exc: BaseException, endpoint: Endpoint, what: str, key_source: str =
         return WizardError(
             f"cannot {what}: the HTTPS certificate of {endpoint.host} is not trusted "
             f"({_short(exc)})",
-            "give the cloud's CA certificate with --ca-bundle FILE (or AWS_CA_BUNDLE, or "
-            "ssl-ca-bundle in ~/.euca), or check that the URL names the right host",
+            "check that the URL names the right host, or give the cloud's CA certificate "
+            "as the CA bundle (or in AWS_CA_BUNDLE, or ssl-ca-bundle in ~/.euca)",
+            key="cloud.ca_bundle",
         )
     if connection_refused(exc):
         return WizardError(

@@ -90,26 +90,28 @@ def check_request(req: ImageRequest) -> None:
         raise WizardError(
             f"{loc!r} is not a manifest location",
             "give BUCKET/[PREFIX/]NAME.manifest.xml as the upload printed it "
-            "(e.g. windows/xp.img.manifest.xml)",
+            "(e.g. windows/xp.img.manifest.xml)", key="build.location",
         )
     if not _NAME.match(req.name):
         raise WizardError(
             f"the image name {req.name!r} is not allowed",
-            "use 3 to 128 letters, digits, spaces and ( ) [ ] . / - ' @ _",
+            "use 3 to 128 letters, digits, spaces and ( ) [ ] . / - ' @ _", key="build.name",
         )
     if req.arch is not None and req.arch not in ARCHITECTURES:
         raise WizardError(f"the architecture {req.arch!r} is not known",
-                          "use -a i386 (32-bit Windows) or -a x86_64")
+                          "choose i386 (32-bit Windows) or x86_64", key="build.arch")
     for what, value, example in (("kernel", req.kernel_id, "eki-1A2B3C4D"),
                                  ("ramdisk", req.ramdisk_id, "eri-1A2B3C4D")):
         if value is not None and not _IMAGE_ID.match(value):
             raise WizardError(f"{value!r} is not a {what} image id",
-                              f"give the id that registering the {what} printed, e.g. {example}")
+                              f"give the id that registering the {what} printed, e.g. {example}",
+                              key=f"build.{what}")
     if req.platform is not None and req.platform != "windows":
-        raise WizardError(f"the platform {req.platform!r} is not known", "use --platform windows")
+        raise WizardError(f"the platform {req.platform!r} is not known", "choose windows",
+                          key="build.platform")
     if req.virtualization_type is not None and req.virtualization_type not in VIRTUALIZATION_TYPES:
         raise WizardError(f"the virtualization type {req.virtualization_type!r} is not known",
-                          "use --virtualization-type hvm or paravirtual")
+                          "choose hvm or paravirtual", key="build.virtualization")
     check_platform(req)  # ids of the right kind; native Windows alone and HVM (roles.py)
 
 
@@ -138,8 +140,8 @@ def fetch_manifest(cloud: Cloud, req: ImageRequest, cancel: CancelFlag | None = 
         place = "bucket" if error_code(exc) == "NoSuchBucket" else "manifest"
         raise WizardError(
             f"the {place} of {req.location} is not in the store at {endpoint.url}",
-            "upload the bundle first (euca-windows-wizard upload -b BUCKET -m "
-            "NAME.manifest.xml) and register the location it prints",
+            "upload the bundle first and register the location the upload prints",
+            key="build.location",
         ) from None
     # Bounded: a store (or something posing as one) may answer with anything.
     return read_bounded(answer["Body"], req.location)
@@ -188,7 +190,8 @@ def registered_image(cloud: Cloud, req: ImageRequest, cancel: CancelFlag | None 
         raise WizardError(
             f"an image named {req.name!r} is already registered ({image['ImageId']}, from "
             f"{location})",
-            "choose another name with -n, or deregister that image first",
+            "choose another name for the image, or deregister that image first",
+            key="build.name",
         )
     return None
 
@@ -315,16 +318,18 @@ def _register_error(exc: BaseException, cloud: Cloud, req: ImageRequest) -> Wiza
             f"the cloud refused to register {req.location} ({detail}); only the cloud's "
             "administrators may register kernels and ramdisks",
             "register the memdisk kernel and the floppy ramdisk with the administrator's "
-            "eucarc (--eucarc), or ask an administrator to register them",
+            "eucarc, or ask an administrator to register them", key="cloud.eucarc",
         )
     if code.startswith("InvalidAMIName"):
         return WizardError(f"the image name {req.name!r} is not accepted ({detail})",
-                           "choose another name with -n")
+                           "choose another name for the image", key="build.name")
     if code in ("InvalidKernelId.NotFound", "InvalidKernelId.Malformed") or "kernel" in lowered:
         return WizardError(f"the kernel {req.kernel_id} is not usable ({detail})",
-                           "give the eki- id that registering the memdisk kernel printed")
+                           "give the eki- id that registering the memdisk kernel printed",
+                           key="build.kernel")
     if code in ("InvalidRamdiskId.NotFound", "InvalidRamdiskId.Malformed") or "ramdisk" in lowered:
         return WizardError(f"the ramdisk {req.ramdisk_id} is not usable ({detail})",
-                           "give the eri- id that registering the floppy ramdisk printed")
+                           "give the eri- id that registering the floppy ramdisk printed",
+                           key="build.ramdisk")
     return explain(exc, endpoint, f"register {req.location}", cloud.key_source,
                    secret_source=cloud.secret_source)

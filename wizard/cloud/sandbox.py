@@ -156,7 +156,8 @@ def start_sandbox(folder: Path | str | None = None, *, record: bool = False,
         private_dir(target / CLOUD_DIR)
     except OSError as exc:
         raise WizardError(f"cannot create the sandbox folder {target} ({exc.strerror})",
-                          "choose a folder you can write with --dir") from None
+                          "choose a folder you can write for the sandbox",
+                          key="sandbox.folder") from None
     lock_fd = _lock(target)
     try:
         return _start(target, server_class, lock_fd, record, samples, check_delay)
@@ -249,7 +250,8 @@ def _lock(folder: Path) -> int:
         os.close(fd)
         raise WizardError(
             f"the sandbox folder {folder} is in use by a running sandbox (pid {holder})",
-            "stop that sandbox (Ctrl+C where it runs) or choose another folder with --dir",
+            "stop that sandbox (Ctrl+C where it runs) or choose another folder for this one",
+            key="sandbox.folder",
         ) from None
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())

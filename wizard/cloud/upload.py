@@ -87,7 +87,10 @@ class Destination:
 
 _BUCKET_RULE = ("use 3 to 63 letters, digits, dots, hyphens or underscores, starting and "
                 "ending with a letter or digit; lowercase letters, digits and hyphens suit "
-                "every cloud (e.g. -b windows-images)")
+                "every cloud (e.g. windows-images)")
+
+
+_BUCKET_KEY = "build.bucket"
 
 
 def parse_destination(text: str) -> Destination:
@@ -101,12 +104,15 @@ def parse_destination(text: str) -> Destination:
     prefix = prefix.strip("/")
     if not bucket:
         raise WizardError(f"{text!r} names no bucket before the first /",
-                          "write -b BUCKET or -b BUCKET/PREFIX, e.g. -b windows-images/xp")
+                          "write the bucket as BUCKET or BUCKET/PREFIX, e.g. windows-images/xp",
+                          key=_BUCKET_KEY)
     if not _BUCKET.match(bucket) or ".." in bucket or _IP_LIKE.match(bucket):
-        raise WizardError(f"{bucket!r} is not a valid bucket name", _BUCKET_RULE)
+        raise WizardError(f"{bucket!r} is not a valid bucket name", _BUCKET_RULE,
+                          key=_BUCKET_KEY)
     if "//" in prefix or any(part in (".", "..") for part in prefix.split("/")):
         raise WizardError(f"the key prefix {prefix!r} has empty or dot folders",
-                          "write the prefix as folder/subfolder, e.g. -b bucket/xp")
+                          "write the prefix as folder/subfolder, e.g. bucket/xp",
+                          key=_BUCKET_KEY)
     return Destination(bucket, prefix)
 
 
@@ -205,7 +211,8 @@ class _Uploader:
     def __init__(self, cloud: Cloud, destination: Destination, sink: Sink, cancel: CancelFlag,
                  acl: str, concurrency: int, policy: RetryPolicy) -> None:
         if cloud.s3 is None:
-            raise WizardError("no S3 URL is set", "give -U/--url or set S3_URL")
+            raise WizardError("no S3 URL is set", "set S3_URL, or give the S3 URL",
+                              key="cloud.s3_url")
         self.endpoint: Endpoint = cloud.s3
         self.cloud = cloud
         self.s3: S3Client = cloud.s3_client(max_connections=concurrency + 2)
@@ -261,7 +268,7 @@ class _Uploader:
                 raise WizardError(f"the store at {self.endpoint.url} does not accept the "
                                   f"bucket name {bucket!r} (InvalidBucketName)",
                                   "use lowercase letters, digits and hyphens, e.g. "
-                                  "-b windows-images") from None
+                                  "windows-images", key=_BUCKET_KEY) from None
             if code in ("IllegalLocationConstraintException", "InvalidLocationConstraint"):
                 # AWS-style stores want the region named outside us-east-1;
                 # Eucalyptus does not, so it is only sent when asked for.
@@ -277,7 +284,8 @@ class _Uploader:
     def _not_yours(bucket: str) -> WizardError:
         return WizardError(
             f"the bucket {bucket} belongs to another account (or your credentials may not use it)",
-            "choose another bucket name with -b, e.g. one starting with your user name",
+            "choose another bucket name, e.g. one starting with your user name",
+            key=_BUCKET_KEY,
         )
 
     def stored(self, name_prefix: str, missing_ok: bool = False) -> dict[str, tuple[str, int]]:
@@ -373,8 +381,9 @@ def upload_bundle(
         raise WizardError(f"{acl!r} is not a canned ACL",
                           f"use one of {', '.join(CANNED_ACLS)} (the cloud needs aws-exec-read)")
     if not 1 <= concurrency <= MAX_CONCURRENCY:
-        raise WizardError(f"--concurrency {concurrency} is out of range",
-                          f"use 1 to {MAX_CONCURRENCY} (default 4)")
+        raise WizardError(f"{concurrency} parts sent at once is out of range",
+                          f"send 1 to {MAX_CONCURRENCY} at once (default 4)",
+                          key="build.concurrency")
     check_size(Path(manifest_path))  # a huge manifest: one line before the step starts
     # Once started, the step ends in StepFinished or StepFailed, whatever happens:
     # a progress bar, a TUI or an event log never shows a stopped upload running.

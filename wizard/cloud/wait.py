@@ -89,8 +89,8 @@ def wait_until_available(
             raise WizardError(
                 f"the image {image_id} is still {state or 'pending'} after "
                 f"{_minutes(timeout)}: the cloud has not finished checking its bundle",
-                "wait and run the same register command again (it finds the image and waits "
-                "again, it does not register twice), or give a longer --wait-timeout")
+                "register it again later (the image is found and waited for again, not "
+                "registered twice), or wait longer for it", key="build.wait_timeout")
         pause_for(min(poll, max(0.0, timeout - (now - start))) or poll / 10, cancel)
 
 

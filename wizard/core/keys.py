@@ -51,6 +51,7 @@ KEYS: dict[str, str] = {
     "build.concurrency": "the number of parts sent at once",
     "build.work_dir": "the work folder",
     "build.timeout": "the time limit",
+    "build.wait_timeout": "how long to wait for a registered image to become available",
     "build.convert_to": "the folder for a raw copy of the disk image",
     "build.vm": "the Windows VM's name",
     "build.replace": "replacing a file that exists",

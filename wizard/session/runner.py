@@ -143,8 +143,8 @@ def check_same_answers(paths: SessionPaths, given: Answers) -> Answers:
         raise WizardError(
             f"session {paths.name!r} was started with other answers: "
             f"{', '.join(differ) or 'the answers'} not as saved in {paths.answers}",
-            f"continue it as it was with `run --session {paths.name}`, or give another "
-            "build.name for a new session", key=differ[0] if differ else None)
+            f"resume the session {paths.name} as it was saved, or give another build.name "
+            "for a new session", key=differ[0] if differ else None)
     return saved
 
 
