@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.wizard_cli import run_wizard
 from wizard import __version__
 from wizard.cli import main as cli_main
 from wizard.core.errors import WizardError
@@ -16,15 +17,7 @@ from wizard.core.errors import WizardError
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None):
-    full_env = dict(os.environ)
-    full_env["PYTHONPATH"] = str(ROOT)
-    if env:
-        full_env.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "wizard", *args],
-        capture_output=True, text=True, cwd=cwd, env=full_env, timeout=120,
-    )
+run_cli = run_wizard
 
 
 def test_version_from_another_directory(tmp_path: Path) -> None:

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import ast
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.wizard_cli import run_wizard
 from wizard.cli.flags import FLAGS, where
 from wizard.cli.main import build_parser
 from wizard.core.errors import WizardError
@@ -204,12 +203,6 @@ def test_one_line_puts_the_flag_after_the_fix() -> None:
     assert where(None, args) is None and where("build.bucket", args) is None
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(cwd)}
-    return subprocess.run([sys.executable, "-m", "wizard", *args], capture_output=True,
-                          text=True, cwd=cwd, env=env, timeout=120)
-
-
 @pytest.mark.parametrize(("argv", "fix"), [
     (["memdisk", "build", "--source", "missing.tar.gz", "-o", "out/memdisk"],
      "(--source)."),
@@ -220,7 +213,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
      "(--concurrency)."),
 ])
 def test_the_cli_names_its_flag_for_the_input(tmp_path: Path, argv: list[str], fix: str) -> None:
-    result = run_cli(*argv, cwd=tmp_path)
+    result = run_wizard(*argv, cwd=tmp_path, home=tmp_path)
     assert result.returncode == 1, result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("euca-windows-wizard: error: "), lines

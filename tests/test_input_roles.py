@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import pytest
 from tests.cloud.conftest import FAST, cli_env, make_bundle, make_cloud
 from tests.cloud.conftest import cloud_box as cloud_box  # the fixtures, for this module
 from tests.cloud.conftest import sandbox as sandbox
+from tests.wizard_cli import run_wizard
 from wizard.cloud.register import ImageRequest, register_image
 from wizard.cloud.samples import make_sample_floppy, make_sample_memdisk
 from wizard.cloud.sandbox import Sandbox
@@ -46,8 +46,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def wizard(sb: Sandbox, *args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "wizard", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, env=cli_env(sb), timeout=120)
+    return run_wizard(*args, cwd=cwd, env=cli_env(sb))
 
 
 def refused(result: subprocess.CompletedProcess[str], *words: str,

@@ -9,13 +9,12 @@ Nothing here uses the project's own reader: the keys are unwrapped with
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.wizard_cli import run_wizard
 from wizard.bundle.bundler import Bundle
 from wizard.core.events import Event
 
@@ -54,16 +53,8 @@ def run(args: list[str], stdin: bytes | None = None, check: bool = True,
     return result
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-            home: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m wizard ARGS`` with no credentials but those in ``env``."""
-    full = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARS}
-    full["PYTHONPATH"] = str(ROOT)
-    if home is not None:
-        full["HOME"] = str(home)
-    full.update(env or {})
-    return subprocess.run([sys.executable, "-m", "wizard", *args], capture_output=True,
-                          text=True, env=full, cwd=cwd, timeout=120, check=False)
+# ``python -m wizard ARGS`` with no credentials but those in ``env``.
+run_cli = run_wizard
 
 
 def assert_one_error_line(stderr: str, *needles: str) -> str:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.disk import images as disk_images
 from tests.floppy.images import SCSI_INI, build_floppy
+from tests.wizard_cli import run_wizard
 from wizard.cli.floppy import render_report
 from wizard.core.assets import asset_path
 from wizard.floppy.verify import verify_image
@@ -19,10 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def cli(*args: str | Path, encoding: str = "utf-8", cwd: Path | None = None):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONIOENCODING=encoding)
-    return subprocess.run([sys.executable, "-m", "wizard", *map(str, args)],
-                          capture_output=True, text=True, env=env, cwd=cwd, timeout=120,
-                          encoding="utf-8", errors="replace")
+    return run_wizard(*args, encoding=encoding, cwd=cwd)
 
 
 def one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:

@@ -12,18 +12,12 @@ from pathlib import Path
 import pytest
 
 from tests.memdisk.syslinux_tree import BROKEN_ASM, make_tarball, make_tree
+from tests.wizard_cli import run_wizard
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
-    full_env = dict(os.environ, PYTHONPATH=str(ROOT))
-    if env:
-        full_env.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "wizard", *args],
-        capture_output=True, text=True, env=full_env, cwd=cwd, timeout=120,
-    )
+run_cli = run_wizard
 
 
 def assert_one_line_error(stderr: str) -> None:

@@ -8,8 +8,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.prerequisites.certfiles import rsa_key, write_cert, write_key
+from wizard.bundle.keys import load_private_key
 from wizard.core.errors import WizardError
-from wizard.prerequisites.certs import key_matches, load_certificate, load_private_key
+from wizard.prerequisites.certs import key_matches, load_certificate
 
 
 def test_valid_certificate_and_matching_key(tmp_path: Path) -> None:

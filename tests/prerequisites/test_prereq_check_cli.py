@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.prerequisites.kit import ACCESS, SECRET, make_kit
+from tests.wizard_cli import run_wizard
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,10 +22,7 @@ def clean_env(home: Path) -> dict[str, str]:
 
 
 def run_check(*args: str, home: Path):
-    return subprocess.run(
-        [sys.executable, "-m", "wizard", "check", *args],
-        capture_output=True, text=True, env=clean_env(home), timeout=120,
-    )
+    return run_wizard("check", *args, env=clean_env(home))
 
 
 

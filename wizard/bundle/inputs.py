@@ -15,7 +15,8 @@ import re
 import stat
 from pathlib import Path
 
-from wizard.bundle.manifest import ARCHITECTURES, IMAGE_TYPES
+from wizard.bundle.manifest import IMAGE_TYPES
+from wizard.core.choices import ARCHITECTURES
 from wizard.core.errors import WizardError
 
 

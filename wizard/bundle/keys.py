@@ -21,16 +21,21 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from wizard.core.errors import WizardError
 
 
-def _read(path: Path, what: str, fix: str) -> bytes:
+def _read(path: Path, what: str, fix: str, key: str | None = None) -> bytes:
     path = Path(path)
     if not path.exists():
-        raise WizardError(f"the {what} {path} does not exist", fix)
+        raise WizardError(f"the {what} {path} does not exist", fix, key=key)
     if path.is_dir():
-        raise WizardError(f"the {what} {path} is a folder, not a file", fix)
+        raise WizardError(f"the {what} {path} is a folder, not a file", fix, key=key)
+    if not path.is_file():
+        # A FIFO would block the read forever.
+        raise WizardError(f"the {what} {path} is not a regular file (a FIFO or a device?)",
+                          fix, key=key)
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise WizardError(f"cannot read the {what} {path} ({exc.strerror})", fix) from exc
+        raise WizardError(f"cannot read the {what} {path} ({exc.strerror})", fix,
+                          key=key) from exc
 
 
 def load_certificate(path: Path, what: str = "certificate") -> x509.Certificate:
@@ -48,21 +53,30 @@ def load_certificate(path: Path, what: str = "certificate") -> x509.Certificate:
 
 
 def load_private_key(path: Path) -> rsa.RSAPrivateKey:
-    """The user's RSA private key from a PEM file (unencrypted, as euca2ools keeps it)."""
+    """The user's RSA private key from a PEM file (unencrypted, as euca2ools keeps it).
+
+    The one loader: bundling, unbundling and the prerequisites check read the
+    key here, and say the same about a key that will not do.
+    """
     fix = "give the PEM file of your private key (euca2-…-pk.pem, -----BEGIN … PRIVATE KEY-----)"
-    data = _read(path, "private key", fix)
+    key_name = "cloud.private_key"
+    data = _read(path, "private key", fix, key_name)
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except TypeError as exc:
         raise WizardError(
             f"the private key {path} is protected by a passphrase",
-            f"write an unencrypted copy with: openssl rsa -in {path} -out key.pem",
+            f"write an unencrypted copy readable only by you: openssl rsa -in {path} "
+            "-out key.pem; chmod 600 key.pem",
+            key=key_name,
         ) from exc
     except ValueError as exc:
-        raise WizardError(f"the private key {path} is not a PEM private key", fix) from exc
+        raise WizardError(f"the private key {path} is not a PEM private key", fix,
+                          key=key_name) from exc
     if not isinstance(key, rsa.RSAPrivateKey):
         raise WizardError(f"the private key {path} is not an RSA key",
-                          "bundles are signed with RSA keys, as the cloud issues them")
+                          "bundles are signed with RSA keys: use the -pk.pem file of your "
+                          "Eucalyptus credentials zip", key=key_name)
     return key
 
 

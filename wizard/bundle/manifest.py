@@ -43,7 +43,6 @@ MAX_TAGS = 6 * MAX_PARTS + 1024
 MAX_ATTRIBUTES = 2 * MAX_PARTS + 1024
 _PART_TAG = re.compile(rb"<part[\s/>]")
 IMAGE_TYPES = ("machine", "kernel", "ramdisk")
-ARCHITECTURES = ("i386", "x86_64")
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,12 @@ from wizard.cli.flags import FLAGS
 from wizard.cli.nextstep import command, eucarc_words, say_next
 from wizard.cli.options import add_cloud_options, credentials_from_args
 from wizard.cli.progress import ConsoleProgress
+from wizard.core.choices import RECIPES
 from wizard.core.distro import current_distro
 from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag, StepWarning
 from wizard.credentials import Credentials
-from wizard.prerequisites.checks import RECIPES, CheckResult, all_needed_ok, run_checks
+from wizard.prerequisites.checks import CheckResult, all_needed_ok, run_checks
 from wizard.session.detach import linger_warning
 
 _STATUS_WIDTH = 6

@@ -18,8 +18,9 @@ from wizard.cli.nextstep import command, eucarc_words, say_next
 from wizard.cli.options import add_cloud_options, cloud_from_args
 from wizard.cli.progress import ConsoleProgress
 from wizard.cloud.boottest import boot_test
-from wizard.cloud.register import ARCHITECTURES, VIRTUALIZATION_TYPES, ImageRequest, register_image
+from wizard.cloud.register import VIRTUALIZATION_TYPES, ImageRequest, register_image
 from wizard.cloud.wait import DEFAULT_TIMEOUT, wait_until_available
+from wizard.core.choices import ARCHITECTURES
 from wizard.core.errors import Cancelled, WizardError, interrupted
 from wizard.core.events import CancelFlag
 

@@ -39,6 +39,7 @@ from xml.sax.saxutils import escape
 
 from wizard.bundle.manifest import parse_manifest
 from wizard.cloud.imagetable import ImageTable, SandboxImage
+from wizard.core.choices import ARCHITECTURES
 from wizard.core.errors import WizardError
 from wizard.core.logs import get_logger
 
@@ -47,7 +48,6 @@ log = get_logger(__name__)
 NAMESPACE = "http://ec2.amazonaws.com/doc/2016-11-15/"
 IMAGE_ACTIONS = frozenset({"RegisterImage", "DescribeImages", "DeregisterImage",
                            "DescribeImageAttribute"})
-ARCHITECTURES = ("i386", "x86_64")
 SANDBOX_CONSOLE = ("euca-windows-wizard SANDBOX: this cloud boots nothing; the instance is a "
                    "record only, and below is moto's sample console text, not Windows.\n")
 

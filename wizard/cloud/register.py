@@ -32,6 +32,7 @@ from wizard.cloud.calls import (
 )
 from wizard.cloud.endpoints import Cloud
 from wizard.cloud.roles import check_linked_images, check_platform
+from wizard.core.choices import ARCHITECTURES
 from wizard.core.errors import WizardError
 from wizard.core.events import (
     CancelFlag,
@@ -48,7 +49,6 @@ from wizard.core.logs import get_logger
 log = get_logger(__name__)
 
 STEP = "register"
-ARCHITECTURES = ("i386", "x86_64")
 VIRTUALIZATION_TYPES = ("hvm", "paravirtual")
 _IMAGE_ID = re.compile(r"^[a-z]{3}-[0-9a-fA-F]{8,17}$")
 _NAME = re.compile(r"^[A-Za-z0-9()\[\] ./\-'@_]{3,128}$")
@@ -82,7 +82,7 @@ class Registration:
     already_registered: bool
 
 
-def check_request(req: ImageRequest) -> None:
+def check_registration(req: ImageRequest) -> None:
     """Refuse a request the cloud would refuse, before any call."""
     loc = req.location
     if loc.startswith(("s3://", "http://", "https://")) or "/" not in loc.strip("/") \
@@ -224,7 +224,7 @@ def register_image(
 
     Once started, the step ends in StepFinished or StepFailed, whatever happens.
     """
-    check_request(req)
+    check_registration(req)
     return run_reported(STEP, sink, lambda watched: _register(cloud, req, watched, cancel,
                                                              policy))
 

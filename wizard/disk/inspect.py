@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from wizard.core.choices import RECIPES
 from wizard.core.errors import WizardError
 from wizard.core.logs import get_logger
 from wizard.disk.bootini import ArcPath, BootIni, parse_boot_ini_bytes
@@ -29,7 +30,6 @@ from wizard.disk.report import DiskReport, Partition
 
 log = get_logger(__name__)
 
-RECIPES = ("memdisk", "native")
 # The files NTLDR-era Windows (NT 5.x) boots from, and Vista's boot manager.
 BOOT_FILES = ("NTLDR", "NTDETECT.COM", "BOOT.INI", "NTBOOTDD.SYS", "BOOTMGR")
 

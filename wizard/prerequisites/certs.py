@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wizard.core.errors import WizardError
@@ -89,25 +88,6 @@ def load_certificate(path: Path, what: str = "the certificate") -> CertificateIn
         not_after=cert.not_valid_after_utc,
         certificate=cert,
     )
-
-
-def load_private_key(path: Path) -> rsa.RSAPrivateKey:
-    """Read an unencrypted PEM RSA private key (as credentials zips carry it)."""
-    data = _read(path, "the private key")
-    try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except TypeError as exc:
-        raise WizardError(
-            f"the private key {path} is protected by a passphrase",
-            "keep an unencrypted copy readable only by you (chmod 600)",
-        ) from exc
-    except ValueError as exc:
-        raise WizardError(f"the private key {path} is not a PEM private key",
-                          "point to the -pk.pem file from your credentials zip") from exc
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise WizardError(f"the private key {path} is not an RSA key; bundles need RSA",
-                          "use the -pk.pem file from your Eucalyptus credentials zip")
-    return key
 
 
 def key_matches(cert: CertificateInfo, key: rsa.RSAPrivateKey) -> bool:

@@ -18,6 +18,8 @@ from typing import Any
 
 import humanize
 
+from wizard.bundle.keys import load_private_key
+from wizard.core.choices import RECIPES
 from wizard.core.distro import Distro, current_distro
 from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag, Sink, discard
@@ -33,13 +35,11 @@ from wizard.prerequisites.certs import (
     CertificateInfo,
     key_matches,
     load_certificate,
-    load_private_key,
 )
 from wizard.prerequisites.endpoints import probe_endpoint
 
 log = get_logger(__name__)
 
-RECIPES = ("memdisk", "native")
 
 # The credential values every recipe needs: keys and account for the
 # manifest and the store, both URLs, the certificates for key wrapping

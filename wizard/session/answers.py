@@ -34,6 +34,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from wizard.core.choices import ARCHITECTURES, RECIPES
 from wizard.core.errors import WizardError
 
 if sys.version_info >= (3, 11):
@@ -41,8 +42,6 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10: the same parser, from PyPI (see pyproject)
     import tomli as tomllib
 
-MODES = ("memdisk", "native")
-ARCHES = ("i386", "x86_64")
 # A session's name is a folder name: no separators, no dot files, short.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # Answers files are a few hundred bytes; anything huge is not one.
@@ -243,7 +242,7 @@ def _build(values: dict[str, Any], source: str, lines: _Lines, present: bool) ->
     for key in ("bucket", "arch", "mode", "disk"):
         if key not in values:
             raise missing(key, _BUILD_KEYS[key][1])
-    for key, allowed in (("arch", ARCHES), ("mode", MODES)):
+    for key, allowed in (("arch", ARCHITECTURES), ("mode", RECIPES)):
         if values[key] not in allowed:
             raise _error(source, f"build.{key}{lines.of_key('build', key)} is "
                          f"{values[key]!r}, which is not " + " or ".join(allowed),
