@@ -243,4 +243,4 @@ def test_run_answers_of_an_existing_session_must_be_its_own(tmp_path: Path) -> N
         line = result.stderr.strip()
         assert "\n" not in line
         assert "session 'winxp' was started with other answers: build.bucket not as saved" in line
-        assert "run --session winxp" in line
+        assert "resume the session winxp as it was saved" in line
