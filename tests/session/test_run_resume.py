@@ -192,16 +192,25 @@ def test_kill_9_during_the_image_upload_then_run_again(cloud_box: Sandbox,
     # The store answers the disk image's parts slowly: the build is surely in the middle
     # of that upload when it is killed.
     proxy.inject("delay", lambda m, p: m == "PUT" and "killed-image.part." in p,
-                 times=10_000, seconds=1.0)
+                 times=10_000, seconds=3.0)
     child = run(cloud_box, "--answers", answers, "--yes", cwd=tmp_path)
 
     def image_parts_stored() -> list[Exchange]:
         return [e for e in object_puts(proxy.log)
                 if "killed-image.part." in e.key and e.status == 200]
 
+    events = SessionPaths("killed").events
     deadline = time.monotonic() + 240
-    while not image_parts_stored():
+    while '"step": "image.upload"' not in (events.read_text() if events.exists() else ""):
         assert time.monotonic() < deadline, "the image's upload did not start"
+        assert child.poll() is None, child.communicate()
+        time.sleep(0.05)
+    # A second build of the same session meanwhile is refused, naming the running one.
+    code, out, err = finish(run(cloud_box, "--answers", answers, "--yes", cwd=tmp_path))
+    assert code == 1 and out == ""
+    assert f"session 'killed' is being built by process {child.pid} right now" in error_line(err)
+    while not image_parts_stored():
+        assert time.monotonic() < deadline, "no part of the image was stored"
         assert child.poll() is None, child.communicate()
         time.sleep(0.05)
     child.send_signal(signal.SIGKILL)
