@@ -273,3 +273,25 @@ async def test_memdisk_screen_compiles_with_makes_output_live(tmp_path: Path) ->
         assert not any("\x1b" in line for line in lines)
         built = Path(app.choices.memdisk)
         assert built.is_file() and app.choices.syslinux_source == ""
+
+
+async def test_error_screen_shows_the_whole_log(tmp_path: Path) -> None:
+    log_file = tmp_path / "build.log"
+    log_file.write_text("".join(f"line {n}\n" for n in range(1, 501)))
+    app = make_app(open_running=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.show_error("The build's step image.upload", WizardError("the store refused", None),
+                       None, retry=None, log_lines=["line 500"], log_file=log_file)
+        await pilot.pause()
+        assert "l: the full log" in text_of(app, "#keys")
+        await pilot.press("l")
+        await pilot.pause()
+        assert here(app) == "log"
+        lines = list(app.screen.query_one("#full-log", Log).lines)
+        assert lines[0] == "line 1" and lines[-1] == "line 500" and len(lines) == 500
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen) and app.screen.topic == "log"
+        await pilot.press("escape", "escape")
+        assert here(app) == "error"

@@ -14,12 +14,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wizard.core.errors import WizardError
 from wizard.core.events import Stamped
 from wizard.session.eventlog import EventLogReader
 from wizard.session.lock import running_pid as lock_holder
 from wizard.session.store import SessionPaths
 
 if TYPE_CHECKING:
+    from wizard.credentials import Credentials
     from wizard.recipe.steps import StepInfo
     from wizard.session.listing import SessionSummary
 
@@ -53,6 +55,22 @@ def running_sessions() -> list[str]:
             return 0.0
 
     return sorted(running, key=active, reverse=True)
+
+
+def build_credentials(source: str, eucarc: str, region: str) -> Credentials:
+    """The credentials a build with these answers will use (the answers, over the
+    environment, the eucarc and ~/.euca: ``recipe.context``), for the screen to show."""
+    from wizard.recipe.context import credentials_from_answers
+    from wizard.session.answers import CloudAnswers
+
+    if source == "eucarc":
+        if not eucarc:
+            raise WizardError("no eucarc is chosen", "type its path or press Ctrl+O",
+                              key="cloud.eucarc")
+        return credentials_from_answers(CloudAnswers(eucarc=Path(eucarc).expanduser()))
+    if source == "ini":
+        return credentials_from_answers(CloudAnswers(region=region or None))
+    return credentials_from_answers(CloudAnswers())
 
 
 def step_statuses(name: str) -> dict[str, str]:

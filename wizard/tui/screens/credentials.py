@@ -1,6 +1,8 @@
 """Credentials: from a eucarc (picked with a file picker), an euca2ools ini
 region, or the environment; what was found and where from (the secret key
-masked), and a test of both endpoints."""
+masked), and a test of both endpoints. The values shown are the ones the
+build will use: the engine loads them as it does for the build's answers,
+so a variable in the environment that overrides the eucarc shows as such."""
 
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label, RadioButton, RadioSet, Static
 
 from wizard.core.errors import WizardError
-from wizard.credentials import load_credentials
 from wizard.prerequisites.checks import check_endpoints
+from wizard.tui import sessionlink
 from wizard.tui.base import WizardScreen
 from wizard.tui.messages import CredentialsFound, EndpointsTested, WorkFailed
 from wizard.tui.pickers import pick_into
@@ -85,14 +87,7 @@ class CredentialsScreen(WizardScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self, source: str, eucarc: str, region: str) -> None:
         try:
-            if source == "eucarc":
-                if not eucarc:
-                    raise WizardError("no eucarc is chosen", "type its path or press Ctrl+O")
-                creds = load_credentials(environ={}, eucarc=Path(eucarc), ini_paths=[])
-            elif source == "ini":
-                creds = load_credentials(environ={}, region_name=region or None)
-            else:
-                creds = load_credentials(ini_paths=[])
+            creds = sessionlink.build_credentials(source, eucarc, region)
         except WizardError as exc:
             self.post_message(WorkFailed("Reading the credentials", exc,
                                          "cloud.region" if source == "ini" else "cloud.eucarc"))
@@ -128,13 +123,7 @@ class CredentialsScreen(WizardScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="test")
     def test(self, source: str, eucarc: str, region: str) -> None:
         try:
-            if source == "eucarc":
-                creds = load_credentials(environ={}, eucarc=Path(eucarc), ini_paths=[])
-            elif source == "ini":
-                creds = load_credentials(environ={}, region_name=region or None)
-            else:
-                creds = load_credentials(ini_paths=[])
-            rows = check_endpoints(creds)
+            rows = check_endpoints(sessionlink.build_credentials(source, eucarc, region))
         except WizardError as exc:
             self.post_message(WorkFailed("Testing the endpoints", exc, "cloud.eucarc"))
             return

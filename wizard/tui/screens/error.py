@@ -7,12 +7,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import ClassVar
 
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Log, Static
+from textual.widgets import Log, Static
 
 from wizard.core.errors import WizardError
 from wizard.tui.base import WizardScreen
@@ -98,22 +95,24 @@ class ErrorScreen(WizardScreen):
         self.app.pop_screen()
 
 
-class LogScreen(Screen[None]):
+class LogScreen(WizardScreen):
     """A log file, whole (its last 2 MiB), in a scrolling view."""
 
+    NAME = "log"
+    TITLE = "Log"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "app.pop_screen", "Back", id="log.back"),
+        Binding("q", "back", "Back", id="log.back"),
     ]
 
     def __init__(self, path: Path) -> None:
         super().__init__()
         self.path = path
 
-    def compose(self) -> ComposeResult:
-        yield Static(f"Log: {self.path}", classes="title")
-        with VerticalScroll():
-            yield Log(id="full-log")
-        yield Footer()
+    def heading(self) -> str:
+        return f"Log: {self.path}"
+
+    def body(self) -> Iterable[Widget]:
+        yield Log(id="full-log")
 
     def on_mount(self) -> None:
         log = self.query_one("#full-log", Log)
@@ -127,3 +126,6 @@ class LogScreen(Screen[None]):
             text = f"cannot read {self.path}: {exc.strerror}"
         log.write_lines(text.splitlines())
         log.focus()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
