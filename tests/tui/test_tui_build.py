@@ -17,6 +17,7 @@ from wizard.session.listing import list_sessions
 from wizard.session.store import SessionPaths
 from wizard.tui import sessionlink
 from wizard.tui.app import ConfirmQuit, make_app
+from wizard.tui.help import HelpScreen
 
 SIZE = (80, 24)
 
@@ -39,6 +40,10 @@ async def test_sandbox_recipe_start_to_done_with_keys(sandbox_host) -> None:
         session = app.session
         assert session is not None
         assert "euca-run-instances -k KEY -t m1.small emi-" in text_of(app, "#commands")
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen) and app.screen.topic == "done"
+        await pilot.press("escape")
     paths = SessionPaths(session)
     answers = paths.answers.read_text()
     assert 'mode = "memdisk"' in answers

@@ -166,6 +166,10 @@ async def test_error_screen_back_and_no_retry_without_one() -> None:
         app.show_error("Reading", WizardError("bad", None), None)
         await pilot.pause()
         assert "No fix is known" in text_of(app, "#fix")
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen) and app.screen.topic == "error"
+        await pilot.press("escape")
         await pilot.press("r")  # no retry offered: the key does nothing
         assert here(app) == "error"
         await pilot.press("escape")
