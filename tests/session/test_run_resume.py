@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.cloud.conftest import cli_env
 from wizard.cloud.pathproxy import Exchange
 from wizard.cloud.samples import make_sample_disk, make_sample_floppy
@@ -305,3 +307,35 @@ disk = "w2k3.img"
     assert sent[0].path.count("Platform=windows") or form.get("Platform") == "windows"
     assert set(state_of("w2k3")) == {"prerequisites", "image.bundle", "image.upload",
                                      "image.register"}
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_run_ends_its_step_and_resumes(cloud_box: Sandbox, tmp_path: Path,
+                                                      how: int) -> None:
+    disk = big_disk(tmp_path / "xp.img", 30 * 1024 * 1024)
+    answers = write_answers(tmp_path, cloud_box, "stopped", disk)
+    proxy = cloud_box.proxy
+    proxy.inject("delay", lambda m, p: m == "PUT" and "stopped-image.part." in p,
+                 times=10_000, seconds=1.0)
+    child = run(cloud_box, "--answers", answers, "--yes", cwd=tmp_path)
+    deadline = time.monotonic() + 240
+    while not [e for e in object_puts(proxy.log) if "stopped-image.part." in e.key]:
+        assert time.monotonic() < deadline, "the image's upload did not start"
+        assert child.poll() is None, child.communicate()
+        time.sleep(0.05)
+    child.send_signal(how)
+    code, out, err = finish(child)
+    by = "Ctrl+C" if how == signal.SIGINT else "SIGTERM"
+    assert code == 1 and out == ""
+    assert error_line(err).startswith(f"euca-windows-wizard: error: interrupted by {by}")
+    assert state_of("stopped")["image.upload"]["status"] == "interrupted"
+    logged = [json.loads(line) for line in SessionPaths("stopped").events.read_text()
+              .splitlines()]
+    last = logged[-1]
+    assert (last["kind"], last["step"]) == ("StepFailed", "image.upload")
+    assert last["message"].startswith(f"interrupted by {by}")
+    proxy.clear()
+    code, out, err = finish(run(cloud_box, "--answers", answers, "--yes", cwd=tmp_path))
+    assert code == 0, err
+    assert ids_of(out)["IMAGE"]
+    assert len(registrations(proxy.log)) == 1
