@@ -181,6 +181,9 @@ def _wizard(sandbox: bool, log_file: str | None = None) -> int:
         _say(f"error: cannot open the log file ({exc.strerror}). "
              "Fix: give a writable path with --log-file.")
         return 1
+    except WizardError as exc:  # a link or a device where the log file goes
+        _say(f"error: {exc.one_line()}")
+        return 1
     from wizard.tui.app import run_app
 
     log.info("%s %s: the wizard%s", PROGRAM, __version__, " (sandbox)" if sandbox else "")
@@ -207,6 +210,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         _say(f"error: cannot open the log file ({exc.strerror}). "
              "Fix: give a writable path with --log-file.")
+        return 1
+    except WizardError as exc:  # a link or a device where the log file goes
+        _say(f"error: {exc.one_line()}")
         return 1
     previous = _catch_termination()
     try:

@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import errno
 import fcntl
 import json
 import logging
 import os
 import secrets
+import stat
 import string
 import tempfile
 from collections.abc import Callable
@@ -158,6 +160,10 @@ def start_sandbox(folder: Path | str | None = None, *, record: bool = False,
         raise WizardError(f"cannot create the sandbox folder {target} ({exc.strerror})",
                           "choose a folder you can write for the sandbox",
                           key="sandbox.folder") from None
+    if (target / CLOUD_DIR).is_symlink():  # the cloud's keys would land where it points
+        raise WizardError(f"{target / CLOUD_DIR} is a symbolic link; the sandbox never "
+                          "writes through a link", f"remove {target / CLOUD_DIR}",
+                          key="sandbox.folder")
     lock_fd = _lock(target)
     try:
         return _start(target, server_class, lock_fd, record, samples, check_delay)
@@ -242,7 +248,22 @@ def _moto_console(port: int) -> Callable[[str], str]:
 def _lock(folder: Path) -> int:
     """Hold the folder for this sandbox; refuse it while another sandbox runs there."""
     path = folder / CLOUD_DIR / "lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        # Never through a link planted there: the pid written below would
+        # replace the bytes of whatever it points at.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise WizardError(f"the sandbox's lock file {path} is a symbolic link; the sandbox "
+                          "never writes through a link",
+                          f"remove {path} (the sandbox makes its own)",
+                          key="sandbox.folder") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:  # a device, a hard link
+        os.close(fd)
+        raise WizardError(f"the sandbox's lock file {path} is not a file of its own",
+                          f"remove {path} (the sandbox makes its own)", key="sandbox.folder")
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

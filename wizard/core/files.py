@@ -24,8 +24,11 @@ def atomic_writer(path: Path, mode: int = 0o644) -> Iterator[BinaryIO]:
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
+            # The descriptor, not the name: nothing swapped in under the
+            # temporary name gets the mode.
+            os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
+        # A rename replaces a link at ``path``; it never writes through one.
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -3,19 +3,25 @@
 The log file holds everything (DEBUG), including tracebacks of unexpected
 errors, so a one-line error can point there. Secrets never reach it: code
 logs paths of credential files, never their contents, and ``mask`` hides
-keys that must be named.
+keys that must be named. The log is never written through a link (issue 9):
+a link planted at ``--log-file`` or under a run log's name is refused, not
+followed, and only the log file itself is made 0600.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import re
+import stat
 import time
+from io import TextIOWrapper
 from pathlib import Path
 
 from wizard.core.dirs import log_dir, private_dir
+from wizard.core.errors import WizardError
 
 LOGGER_NAME = "wizard"
 
@@ -68,21 +74,20 @@ def setup_logging(verbosity: int = 0, log_file: Path | None = None) -> Path:
     room first: older run logs are pruned (``prune_logs``).
     """
     pruned: list[Path] = []
+    new = log_file is None
     if log_file is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         log_file = log_dir() / f"run-{stamp}-{os.getpid()}.log"
         private_dir(log_file.parent)
         pruned = prune_logs(log_file.parent, keep=KEEP_LOGS - 1, current=log_file)
     private_dir(log_file.parent)
+    # Opened before the old handlers go: a refused log file leaves them as they were.
+    file_handler = _LogFile(log_file, open_log(log_file, new=new))
     logger = logging.getLogger(LOGGER_NAME)
     logger.setLevel(logging.DEBUG)
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
         handler.close()
-    # A path with bytes that are not UTF-8 (surrogate escapes) must not turn
-    # a log line into a "--- Logging error ---" traceback on the console.
-    file_handler = logging.FileHandler(log_file, encoding="utf-8", errors="backslashreplace")
-    os.chmod(log_file, 0o600)
     file_handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
@@ -97,6 +102,58 @@ def setup_logging(verbosity: int = 0, log_file: Path | None = None) -> Path:
         logger.debug("removed %d old run logs from %s (keeping the newest %d, none older "
                      "than %d days)", len(pruned), log_file.parent, KEEP_LOGS, KEEP_DAYS)
     return log_file
+
+
+def open_log(path: Path, *, new: bool) -> int:
+    """A descriptor appending to the log file ``path``, which is then mode 0600.
+
+    A link at ``path`` is refused, never followed (O_NOFOLLOW), and so is
+    anything but a file with one name (a device, a FIFO, a hard link): the
+    log and its mode 0600 are only ever for the log file itself. ``new``
+    (the run logs the program names): created here and now (O_EXCL), never
+    a file or a link that was there before.
+    """
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags | (os.O_EXCL if new else 0), 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or (exc.errno == errno.EEXIST and path.is_symlink()):
+            raise WizardError(f"the log file {path} is a symbolic link; the log is never "
+                              "written through a link",
+                              "give the path of the file itself, or remove the link") from None
+        if exc.errno == errno.EEXIST:
+            raise WizardError(f"the new log file {path} was there already (this run did "
+                              "not make it)", f"remove {path} and run again") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            what = ("has other names (hard links)" if stat.S_ISREG(info.st_mode)
+                    else "is not a regular file")
+            raise WizardError(f"the log file {path} {what}; the log is written to a file "
+                              "of its own only", "give the path of a new or regular file")
+        os.set_blocking(fd, True)
+        os.fchmod(fd, 0o600)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+class _LogFile(logging.FileHandler):
+    """A FileHandler on a descriptor from ``open_log`` (reopened the same way)."""
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self._fd = fd
+        # A path with bytes that are not UTF-8 (surrogate escapes) must not turn
+        # a log line into a "--- Logging error ---" traceback on the console.
+        super().__init__(path, encoding="utf-8", errors="backslashreplace")
+
+    def _open(self) -> TextIOWrapper:
+        fd, self._fd = self._fd, -1
+        if fd < 0:  # reopened after a close: the file is there, still never a link
+            fd = open_log(Path(self.baseFilename), new=False)
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
 # ``log.error(..., extra=FILE_ONLY)``: for what the CLI already prints itself

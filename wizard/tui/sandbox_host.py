@@ -18,9 +18,11 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from wizard.core.dirs import private_dir, state_dir
 from wizard.core.errors import WizardError
+from wizard.core.files import write_atomic
 
 READY = "Serving until Ctrl+C."
 START_TIMEOUT = 60.0
@@ -103,7 +105,7 @@ def start_sandbox_process(folder: Path | None = None) -> SandboxHost:
     # The project may run from a checkout (not installed): the child finds it too.
     root = str(Path(__file__).resolve().parent.parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    with open(output, "wb") as out:
+    with _new_file(output) as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "wizard", "sandbox", "--dir", str(folder)],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
@@ -113,7 +115,7 @@ def start_sandbox_process(folder: Path | None = None) -> SandboxHost:
     while time.monotonic() < deadline:
         text = output.read_text(errors="replace")
         if READY in text:
-            (folder / "pid").write_text(f"{process.pid}\n")
+            write_atomic(folder / "pid", f"{process.pid}\n".encode(), mode=0o600)
             return SandboxHost(folder, process.pid)
         if process.poll() is not None:
             last = text.strip().splitlines()[-1:] or ["no output"]
@@ -124,3 +126,17 @@ def start_sandbox_process(folder: Path | None = None) -> SandboxHost:
     process.terminate()
     raise WizardError("the sandbox cloud did not start within a minute",
                       f"see {output}")
+
+
+def _new_file(path: Path) -> BinaryIO:
+    """``path`` made anew by this call: the old one (or a link planted there) removed,
+    then created exclusively, never written through a link."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o600)
+    except FileExistsError:
+        raise WizardError(f"{path} was made by another program as the sandbox started",
+                          f"remove {path} and start the sandbox again") from None
+    return os.fdopen(fd, "wb")
