@@ -29,6 +29,7 @@ from pathlib import Path
 
 from wizard import PROGRAM
 from wizard.core.errors import WizardError
+from wizard.core.events import StepFailed
 from wizard.session.lock import running_pid
 from wizard.session.store import open_session
 
@@ -58,6 +59,28 @@ def _log_tail(path: Path, lines: int = 3) -> str:
     return ""
 
 
+def _last_seq(events: Path) -> int:
+    """The seq of the event log's last event (0 for none)."""
+    from wizard.session.eventlog import EventLogReader
+
+    with contextlib.suppress(OSError, WizardError):
+        stamps = EventLogReader(events).poll(final=True)
+        if stamps:
+            return stamps[-1].seq
+    return 0
+
+
+def _last_failure(events: Path, after: int) -> StepFailed | None:
+    """This build's failure: the last event of the log, written after seq ``after``."""
+    from wizard.session.eventlog import EventLogReader
+
+    with contextlib.suppress(OSError, WizardError):
+        stamps = EventLogReader(events).poll(final=True)
+        if stamps and stamps[-1].seq > after and isinstance(stamps[-1].event, StepFailed):
+            return stamps[-1].event
+    return None
+
+
 def start_detached(name: str, extra: list[str] | None = None,
                    secret_key: str | None = None) -> int:
     """Start the build of session ``name`` as a detached process; its pid.
@@ -74,6 +97,7 @@ def start_detached(name: str, extra: list[str] | None = None,
     """
     paths = open_session(name)
     refuse_if_running(name)
+    before = _last_seq(paths.events)
     command = [sys.executable, "-m", "wizard", "run", "--session", name, "--yes",
                *(extra or [])]
     log_fd = os.open(paths.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
@@ -97,6 +121,11 @@ def start_detached(name: str, extra: list[str] | None = None,
         if child.poll() is not None:
             if child.returncode == 0:
                 break  # all done already (every step reused): attach shows it
+            failed = _last_failure(paths.events, before)
+            if failed is not None:
+                # A build that failed at once (a disk image that is not there):
+                # its own error, with the answer key a face focuses.
+                raise WizardError(failed.message, failed.fix, key=failed.key)
             tail = _log_tail(paths.log)
             raise WizardError(
                 f"the detached build of {name!r} ended at once (exit status "
