@@ -216,3 +216,93 @@ def test_links_planted_at_the_sandbox_process_files_are_replaced_not_followed(
         host.stop()
         os.waitpid(host.pid, 0)
     outside.assert_unchanged()
+
+
+# --- convert --convert-to: the raw image's temporary name --------------------
+
+# The attacker: another user who may write in the work folder, acting in the
+# moment after the wizard named qemu-img's output and before qemu-img opens
+# it. Every name in the work folder that is not the source image is swapped
+# for a link: a file's name for a link to the victim file, a folder's for a
+# link to the victim's folder.
+ATTACK = r"""
+import os, sys
+work, victim = sys.argv[1], sys.argv[2]
+for name in os.listdir(work):
+    path = os.path.join(work, name)
+    if name == "disk.qcow2" or os.path.islink(path):
+        continue
+    target = os.path.dirname(victim) if os.path.isdir(path) else victim
+    planted = os.path.join(work, ".planted")
+    try:
+        os.symlink(target, planted)
+        os.rename(path, os.path.join(work, ".moved-" + name))
+        os.rename(planted, path)
+        print("swapped", name)
+    except OSError as exc:
+        print("could not swap", name, exc)
+        if os.path.islink(planted):
+            os.unlink(planted)
+"""
+
+# On PATH as qemu-img: runs the attacker as nobody, then the real qemu-img.
+WRAPPER = """#!{python}
+import os, subprocess, sys
+if sys.argv[1:2] == ["convert"]:
+    subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
+                    {python!r}, "-c", {attack!r}, {work!r}, {victim!r}], check=False)
+os.execv({qemu!r}, [{qemu!r}, *sys.argv[1:]])
+"""
+
+
+@pytest.fixture
+def shared_work() -> Iterator[Path]:
+    """A work folder another user may write in (0777, no sticky bit), reachable by nobody."""
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="wizard-shared-"))
+    base.chmod(0o755)
+    work = base / "work"
+    work.mkdir()
+    work.chmod(0o777)
+    yield work
+    shutil.rmtree(base)
+
+
+def test_a_co_writer_of_the_work_folder_cannot_redirect_the_conversion(
+        tmp_path: Path, victim: Path, shared_work: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    from wizard.disk.convert import convert_to_raw
+
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("the attacker runs as another user (nobody): needs root and setpriv")
+    qemu = shutil.which("qemu-img")
+    assert qemu is not None
+    source = shared_work / "disk.qcow2"
+    plain = tmp_path / "plain.img"
+    plain.write_bytes(b"\x5a" * 65536 + bytes(1024 * 1024 - 65536))
+    subprocess.run([qemu, "convert", "-q", "-f", "raw", "-O", "qcow2", str(plain), str(source)],
+                   check=True)
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    wrapper = tools / "qemu-img"
+    wrapper.write_text(WRAPPER.format(python=sys.executable, attack=ATTACK,
+                                      work=str(shared_work), victim=str(victim), qemu=qemu))
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+    outside = Outside(tmp_path, tools)
+    raw = convert_to_raw(source, shared_work)
+    assert_victim_intact(victim)
+    outside.assert_unchanged()
+    assert raw == shared_work / "disk.raw" and not raw.is_symlink()
+    data = raw.read_bytes()
+    assert len(data) == 1024 * 1024 and data[:65536] == b"\x5a" * 65536
+    assert stat.S_IMODE(raw.stat().st_mode) == 0o600
+    # The attack did happen: the private folder's name now holds the attacker's link.
+    planted = [p for p in shared_work.iterdir() if p.is_symlink()]
+    assert [os.readlink(p) for p in planted] == [str(victim.parent)], planted

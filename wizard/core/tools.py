@@ -120,6 +120,7 @@ def run_streaming(
     split_cr: bool = False,
     keep_lines: int = 20,
     env: dict[str, str] | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> RunResult:
     """Run ``argv``, passing each output line (stdout and stderr) to ``on_line``.
 
@@ -128,9 +129,10 @@ def run_streaming(
     program and its children (make runs compilers) are stopped first. So
     does SIGTERM or SIGHUP to this process (a closed SSH session, ``kill``):
     the program runs in a session of its own, and would otherwise outlive us.
+    ``pass_fds``: descriptors the program inherits (a folder it writes in).
     """
     with _stopped_by_signals():
-        return _run(argv, on_line, cwd, timeout, cancel, split_cr, keep_lines, env)
+        return _run(argv, on_line, cwd, timeout, cancel, split_cr, keep_lines, env, pass_fds)
 
 
 class Terminated(Cancelled):
@@ -172,6 +174,7 @@ def _run(
     split_cr: bool,
     keep_lines: int,
     env: dict[str, str] | None,
+    pass_fds: Sequence[int] = (),
 ) -> RunResult:
     tail: deque[str] = deque(maxlen=keep_lines)
 
@@ -184,7 +187,7 @@ def _run(
         # A session of its own: stopping it stops the whole process group.
         process = subprocess.Popen(
             list(argv), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True, env=env,
+            stdin=subprocess.DEVNULL, start_new_session=True, env=env, pass_fds=pass_fds,
         )
     except OSError as exc:
         raise WizardError(

@@ -1,8 +1,10 @@
 """Convert a qcow2/vmdk/vhd/vdi disk image to raw with ``qemu-img convert``.
 
-The raw image is written under a temporary name in the work folder and
-renamed only when qemu-img succeeded, so a cancelled or failed conversion
-never leaves a file that looks finished. qemu-img's ``-p`` progress
+The raw image is written in a private folder inside the work folder
+(made exclusively, 0700, reached through its descriptor: no link planted in
+the work folder redirects it) and renamed into place only when qemu-img
+succeeded, so a cancelled or failed conversion never leaves a file that
+looks finished. qemu-img's ``-p`` progress
 ("(12.34/100%)", redrawn with carriage returns) becomes ``StepProgress``
 events in bytes of the raw disk, throttled to a few a second.
 """
@@ -156,9 +158,13 @@ def _convert(qemu_img: str, image: Path, fmt: str, total: int, work_dir: Path, s
         # still fit; say so rather than refuse.
         sink(StepWarning(STEP, f"{work_dir} has {_size(free)} free and the raw disk is "
                                f"{_size(total)}; the conversion may run out of space"))
-    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".partial", dir=work_dir)
-    os.close(fd)
-    partial = Path(name)
+    # qemu-img opens its output by name, and a name can be swapped for a link
+    # by whoever else writes in the work folder: the raw image is made in a
+    # folder of this run's own (mkdtemp: created exclusively, 0700), which
+    # qemu-img reaches through the descriptor we hold, never by its name.
+    private = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=work_dir))
+    work_fd = os.open(work_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    private_fd = os.open(private, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     progress = Throttle(sink)
 
     def on_line(line: str) -> None:
@@ -171,8 +177,10 @@ def _convert(qemu_img: str, image: Path, fmt: str, total: int, work_dir: Path, s
 
     try:
         result = run_streaming(
-            [qemu_img, "convert", "-p", "-f", fmt, "-O", "raw", str(image), str(partial)],
+            [qemu_img, "convert", "-p", "-f", fmt, "-O", "raw", str(image),
+             f"/proc/self/fd/{private_fd}/{dest.name}"],
             on_line=on_line, cancel=cancel, timeout=timeout, split_cr=True,
+            pass_fds=(private_fd,),
         )
         if result.returncode != 0:
             last = " | ".join(line for line in result.last_lines
@@ -183,14 +191,20 @@ def _convert(qemu_img: str, image: Path, fmt: str, total: int, work_dir: Path, s
                 f"check that {image} is a whole, readable {describe_format(fmt)} image and "
                 f"that {work_dir} has room for {_size(total)}",
             )
-        with open(partial, "rb+") as handle:
-            os.fsync(handle.fileno())
-        partial.chmod(0o600)
-        os.replace(partial, dest)
-    except BaseException:
+        raw = os.open(dest.name, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=private_fd)
+        try:
+            os.fchmod(raw, 0o600)
+            os.fsync(raw)
+        finally:
+            os.close(raw)
+        os.replace(dest.name, dest.name, src_dir_fd=private_fd, dst_dir_fd=work_fd)
+    finally:
         with contextlib.suppress(FileNotFoundError):
-            partial.unlink()
-        raise
+            os.unlink(dest.name, dir_fd=private_fd)
+        with contextlib.suppress(OSError):
+            os.rmdir(private.name, dir_fd=work_fd)  # only ever an empty folder
+        os.close(private_fd)
+        os.close(work_fd)
     progress(StepProgress(STEP, total, total))
     log.info("converted %s (%s) to %s", image, fmt, dest)
     return dest
