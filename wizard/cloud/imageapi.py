@@ -52,7 +52,8 @@ SANDBOX_CONSOLE = ("euca-windows-wizard SANDBOX: this cloud boots nothing; the i
                    "record only, and below is moto's sample console text, not Windows.\n")
 
 Answer = tuple[int, bytes]
-# (bucket, key) -> the object's bytes, or None when the store does not hold it.
+# (bucket, key) -> the manifest object's bytes, at most the manifest bound + 1
+# (parse_manifest refuses more), or None when the store does not hold it.
 ReadObject = Callable[[str, str], "bytes | None"]
 
 

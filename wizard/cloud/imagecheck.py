@@ -35,7 +35,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from wizard.bundle.keys import load_certificate, load_private_key, unwrap, verify
-from wizard.bundle.manifest import Manifest, parse_manifest
+from wizard.bundle.manifest import MAX_MANIFEST_BYTES, Manifest, parse_manifest
 
 # The unbundler's own decrypting and inflating stages: the cloud opens a
 # bundle exactly as `unbundle` does.
@@ -64,9 +64,18 @@ class MotoStore:
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2},
                           signature_version="s3v4"))
 
-    def read(self, bucket: str, key: str) -> bytes | None:
+    def read_manifest(self, bucket: str, key: str) -> bytes | None:
+        """A manifest's bytes, at most the bound + 1: parse_manifest refuses a longer one.
+
+        Never the whole object: a manifest key may name a multi-GiB object.
+        """
         body = self._open(bucket, key)
-        return None if body is None else bytes(body.read())
+        if body is None:
+            return None
+        try:
+            return bytes(body.read(MAX_MANIFEST_BYTES + 1))
+        finally:
+            body.close()
 
     def blocks(self, bucket: str, key: str) -> Iterator[bytes] | None:
         body = self._open(bucket, key)
@@ -103,7 +112,7 @@ def bundle_fault(store: MotoStore, location: str, keys: CloudKeys) -> str | None
     """The first fault of the bundle stored at ``location``, in the cloud's words; None if sound."""
     bucket, _, key = location.partition("/")
     folder = key.rpartition("/")[0]
-    data = store.read(bucket, key)
+    data = store.read_manifest(bucket, key)
     if data is None:
         return f"the manifest {location} is no longer in the store"
     try:

@@ -189,7 +189,7 @@ def _start(target: Path, server_class: Any, lock_fd: int, record: bool, samples:
         store = MotoStore(int(moto_port))
         checker = BundleChecker(images, store, CloudKeys.load(ACCOUNT, cert, cloud_key),
                                 delay=check_delay).start()
-        front = ImageFront(images, store.read, ACCOUNT, on_register=checker.submit,
+        front = ImageFront(images, store.read_manifest, ACCOUNT, on_register=checker.submit,
                            console=_moto_console(int(moto_port)))
         # Signatures are checked at the proxy, as a real cloud's front end does.
         proxy = PathProxy(int(moto_port), record=record,
