@@ -4,8 +4,11 @@ Each crafted tarball (absolute names, ``..``, links out, link chains, links to
 ``.`` with members written through them, hard links out, a folder replaced
 by a link, device nodes, FIFOs) is extracted three ways: in this process
 (the CI Python), by ``python -m wizard memdisk build`` as a real subprocess,
-and by the system's Python whose tarfile has no ``data_filter`` (Debian 12's
-3.11.2), importing nothing but the work tree. Every one ends in one line
+and by a Python whose tarfile has no ``data_filter``, importing nothing but
+the work tree: the system's own where it is one (Debian 12's 3.11.2), else
+(e.g. Ubuntu 24.04) the current Python with tarfile's extraction filters
+removed before the project is imported (``NO_FILTER``), which is then
+genuinely a Python whose tarfile has no ``data_filter``. Every one ends in one line
 naming the member, with the fix; a victim file and the listing of
 everything outside the work folder are unchanged, and the work folder is
 gone. A well-formed tarball with links inside extracts the same on both.
@@ -17,6 +20,7 @@ import io
 import os
 import stat
 import subprocess
+import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +34,6 @@ from wizard.memdisk.extract import extract_release
 
 VICTIM_BYTES = b"the operator's own file\n"
 TOP = "syslinux-6.04"
-DEBIAN_PACKAGE = "python3.11-minimal (with libpython3.11-stdlib), Debian 12's Python 3.11.2"
 
 # Run under the other Python: the extraction alone, its error as the CLI prints it.
 CHILD = """
@@ -177,9 +180,49 @@ def _assert_nothing_escaped(scene: Scene, outside: Outside) -> None:
     assert not scene.dest.exists(), "a refused extraction leaves no work folder"
 
 
+# Run first by the current Python when the machine has no Python whose tarfile
+# lacks data_filter (e.g. Ubuntu 24.04): before the project is imported, the
+# extraction filters are removed from tarfile, and extract/extractall refuse
+# a filter= argument and extract as a tarfile without filters does (every
+# member as it is), so the child is a Python whose tarfile has no data_filter.
+NO_FILTER = """
+import tarfile
+_trusted = tarfile.fully_trusted_filter
+for _name in ("data_filter", "tar_filter", "fully_trusted_filter", "FilterError",
+              "AbsolutePathError", "OutsideDestinationError", "SpecialFileError",
+              "AbsoluteLinkError", "LinkOutsideDestinationError", "LinkFallbackError"):
+    if hasattr(tarfile, _name):
+        delattr(tarfile, _name)
+if "extraction_filter" in vars(tarfile.TarFile):
+    del tarfile.TarFile.extraction_filter
+_extractall, _extract = tarfile.TarFile.extractall, tarfile.TarFile.extract
+
+def _no_filter(name, kwargs):
+    if "filter" in kwargs:
+        raise TypeError(name + "() got an unexpected keyword argument 'filter'")
+    kwargs["filter"] = _trusted
+
+def extractall(self, *args, **kwargs):
+    _no_filter("extractall", kwargs)
+    return _extractall(self, *args, **kwargs)
+
+def extract(self, *args, **kwargs):
+    _no_filter("extract", kwargs)
+    return _extract(self, *args, **kwargs)
+
+tarfile.TarFile.extractall, tarfile.TarFile.extract = extractall, extract
+"""
+
+
 @pytest.fixture(scope="session")
-def python_without_filter() -> str:
-    """A Python whose tarfile has no ``data_filter``; fails (not skips) without one."""
+def python_without_filter() -> tuple[str, str]:
+    """A Python whose tarfile has no ``data_filter``, and the code it runs first.
+
+    The system's own old Python where there is one (Debian 12's 3.11.2);
+    otherwise the current Python with tarfile's extraction filters removed
+    before anything else is imported (``NO_FILTER``): the same cases run
+    there, never skipped.
+    """
     candidates = ["/usr/bin/python3.11", "/usr/bin/python3",
                   *sorted(str(p) for p in Path("/usr/bin").glob("python3.[0-9]*")
                           if p.name.replace(".", "").replace("python", "").isdigit())]
@@ -190,17 +233,17 @@ def python_without_filter() -> str:
                                 "'data_filter'))"], capture_output=True, text=True,
                                timeout=60, check=False)
         if probe.returncode == 0 and probe.stdout.strip() == "False":
-            return candidate
-    pytest.fail(f"no Python without tarfile's data_filter on this machine: install "
-                f"{DEBIAN_PACKAGE} (apt-get install python3.11-minimal)", pytrace=False)
+            return candidate, ""
+    return sys.executable, NO_FILTER
 
 
-def _run_child(python: str, tarball: Path, dest: Path,
+def _run_child(python: tuple[str, str], tarball: Path, dest: Path,
                home: Path) -> subprocess.CompletedProcess[str]:
     # Only the work tree on the path: the extraction needs no installed package.
     env = {"PYTHONPATH": str(ROOT), "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
            "HOME": str(home), "LC_ALL": "C.UTF-8"}
-    return subprocess.run([python, "-s", "-c", CHILD, str(tarball), str(dest)],
+    interpreter, first = python
+    return subprocess.run([interpreter, "-s", "-c", first + CHILD, str(tarball), str(dest)],
                           capture_output=True, text=True, env=env, timeout=120, check=False)
 
 
@@ -220,7 +263,7 @@ def test_refused_in_process_on_the_ci_python(scene: Scene, case: str) -> None:
 
 @pytest.mark.parametrize("case", CASE_NAMES)
 def test_refused_on_a_python_without_data_filter(scene: Scene, case: str,
-                                                 python_without_filter: str) -> None:
+                                                 python_without_filter: tuple[str, str]) -> None:
     tarball, needle, named = _hostile(scene, case)
     outside = Outside(scene.root, scene.dest)
     result = _run_child(python_without_filter, tarball, scene.dest, scene.root)
@@ -277,7 +320,7 @@ def test_a_good_tarball_with_links_inside_extracts_on_the_ci_python(scene: Scene
 
 
 def test_a_good_tarball_with_links_inside_extracts_without_data_filter(
-        scene: Scene, python_without_filter: str) -> None:
+        scene: Scene, python_without_filter: tuple[str, str]) -> None:
     tarball = make_tarball(scene.root / "good.tar.gz", GOOD)
     outside = Outside(scene.root, scene.dest)
     result = _run_child(python_without_filter, tarball, scene.dest, scene.root)
@@ -286,3 +329,29 @@ def test_a_good_tarball_with_links_inside_extracts_without_data_filter(
     _assert_good_tree(scene.dest)
     outside.assert_unchanged()
 
+
+
+def test_the_stand_in_for_an_old_python_has_a_tarfile_without_filters(scene: Scene) -> None:
+    """NO_FILTER (used where no old Python exists) makes a tarfile as 3.11.2's:
+    no filters, no filter= argument, and every member extracted as it is."""
+    probe = NO_FILTER + """
+import sys, tarfile
+print(hasattr(tarfile, "data_filter"), hasattr(tarfile, "tar_filter"),
+      hasattr(tarfile, "fully_trusted_filter"), hasattr(tarfile.TarFile, "extraction_filter"))
+with tarfile.open(sys.argv[1]) as archive:
+    try:
+        archive.extractall(sys.argv[2], filter="data")
+    except TypeError as exc:
+        print("refused:", exc)
+    archive.extractall(sys.argv[2])
+"""
+    tarball = make_tarball(scene.root / "out.tar.gz", [symlink("out", str(scene.victim.parent))])
+    result = subprocess.run([sys.executable, "-s", "-W", "error", "-c", probe, str(tarball),
+                             str(scene.dest)], capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "False False False False",
+        "refused: extractall() got an unexpected keyword argument 'filter'"]
+    # What data_filter refuses (a link to an absolute path) is extracted as it is.
+    assert os.readlink(scene.dest / "out") == str(scene.victim.parent)
