@@ -84,7 +84,7 @@ def convert_to_raw(
     try:
         dest = _convert(qemu_img, image, fmt, total, work_dir, sink, cancel, timeout)
     except WizardError as exc:
-        sink(StepFailed(STEP, exc.message, exc.fix))
+        sink(StepFailed(STEP, exc.message, exc.fix, exc.key))
         raise
     sink(StepFinished(STEP, {"raw": str(dest), "from": str(image), "format": fmt}))
     return dest

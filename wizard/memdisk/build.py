@@ -201,7 +201,7 @@ def build_memdisk(
         try:
             info = _build(source, tree, out, work, timeout, sink, cancel, path)
         except WizardError as exc:
-            sink(StepFailed(STEP, exc.message, exc.fix))
+            sink(StepFailed(STEP, exc.message, exc.fix, exc.key))
             raise
     finally:
         shutil.rmtree(build_dir, ignore_errors=True)
