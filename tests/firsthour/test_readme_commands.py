@@ -55,6 +55,9 @@ def fresh_env(home: Path) -> dict[str, str]:
            if key not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTEST_ADDOPTS")
            and not key.startswith(("XDG_", "PYTEST_"))}
     env.update(PATH=SYSTEM_PATH, HOME=str(home), TMPDIR=str(home / "tmp"))
+    # A fresh HOME, but pip's warm cache (HOME's own would start cold: every
+    # wheel fetched again, the install timed by the index, not by the set-up).
+    env["PIP_CACHE_DIR"] = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
     (home / "tmp").mkdir(parents=True, exist_ok=True)
     return env
 
