@@ -63,6 +63,13 @@ async def test_quit_while_building_then_relaunch_into_it(slow_sandbox: Path) -> 
         await wait_for(pilot, lambda: "image.upload" in text_of(first, "#status"), 60)
         session = first.session
         assert session is not None
+        # Back a screen and on again: the running build's screen, not a second build.
+        await pilot.press("escape")
+        assert here(first) == "floppy"
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: "image.upload" in text_of(first, "#status"))
+        assert getattr(first.screen, "session", None) == session
+        assert [s.name for s in list_sessions()] == [session]
         await pilot.press("ctrl+q")
         assert isinstance(first.screen, ConfirmQuit)
         assert "goes on" in text_of(first, "#quit-text")

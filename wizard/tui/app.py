@@ -224,6 +224,10 @@ class WizardApp(App[int]):
         following = screens[screens.index(current) + 1]
         if following == "done":
             return  # reached only when the build ends
+        if following == "build" and self.build_running():
+            assert self.session is not None
+            self.follow(self.session)  # back to the build this wizard started, not a second
+            return
         self.push_screen(self.make_screen(following))
 
     def go_to(self, name: str, field_id: str | None = None) -> None:

@@ -102,8 +102,22 @@ def start_build(answers_toml: str, source: str = "the wizard's answers") -> str:
 
     answers = parse_answers(answers_toml, source)
     name = create_session(answers)
-    resume_build(name)
+    try:
+        resume_build(name)
+    except WizardError:
+        if not ran(name):
+            raise
+        # The build started and failed at once (a missing disk image): its event
+        # log says which step and which answer, which the Build screen shows.
     return name
+
+
+def ran(name: str) -> bool:
+    """Whether a build of the session has written events."""
+    try:
+        return SessionPaths(name).events.stat().st_size > 0
+    except OSError:
+        return False
 
 
 def resume_build(name: str) -> int:

@@ -207,8 +207,10 @@ class StartScreen(WizardScreen):
         try:
             sessionlink.resume_build(chosen.name)
         except WizardError as exc:
-            self.fail(f"Resuming {chosen.name}", exc)
-            return
+            if not sessionlink.ran(chosen.name):
+                self.fail(f"Resuming {chosen.name}", exc)
+                return
+            # It stopped at once: its Build screen shows the step's error and answer.
         self.wizard.follow(chosen.name)
 
     def action_back(self) -> None:
