@@ -187,7 +187,7 @@ def _assert_nothing_escaped(scene: Scene, outside: Outside) -> None:
 # member as it is), so the child is a Python whose tarfile has no data_filter.
 NO_FILTER = """
 import tarfile
-_trusted = tarfile.fully_trusted_filter
+_trusted = getattr(tarfile, "fully_trusted_filter", None)
 for _name in ("data_filter", "tar_filter", "fully_trusted_filter", "FilterError",
               "AbsolutePathError", "OutsideDestinationError", "SpecialFileError",
               "AbsoluteLinkError", "LinkOutsideDestinationError", "LinkFallbackError"):
@@ -200,7 +200,8 @@ _extractall, _extract = tarfile.TarFile.extractall, tarfile.TarFile.extract
 def _no_filter(name, kwargs):
     if "filter" in kwargs:
         raise TypeError(name + "() got an unexpected keyword argument 'filter'")
-    kwargs["filter"] = _trusted
+    if _trusted is not None:
+        kwargs["filter"] = _trusted
 
 def extractall(self, *args, **kwargs):
     _no_filter("extractall", kwargs)

@@ -50,9 +50,14 @@ def make_dirs(path: Path) -> list[Path]:
         created.append(level)
         # A umask that takes bits from the owner (e.g. 0277) would leave a
         # folder the wizard cannot use; the owner's three bits are the rule.
-        info = os.lstat(level)
-        if stat.S_ISDIR(info.st_mode) and stat.S_IMODE(info.st_mode) != PRIVATE:
-            os.chmod(level, PRIVATE)
+        # Through a descriptor of the folder itself: a link swapped in under
+        # its name meanwhile is refused (ELOOP), never given the mode.
+        fd = os.open(level, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            if stat.S_IMODE(os.fstat(fd).st_mode) != PRIVATE:
+                os.fchmod(fd, PRIVATE)
+        finally:
+            os.close(fd)
     return created
 
 
