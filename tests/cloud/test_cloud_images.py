@@ -303,18 +303,33 @@ def test_sending_a_bundle_again_under_a_registered_manifest_names_the_image(
     events: list[Event] = []
     upload_bundle(first.manifest, "resend", cloud, events.append, policy=FAST)
     assert not [e for e in events if isinstance(e, StepWarning)]
-    # Another bundle under the same manifest name: the image is named.
+    # Another bundle under the same manifest name: refused, the image named; the
+    # store still holds the image's own bundle.
+    s3 = cloud.s3_client()
+    held = s3.head_object(Bucket="resend", Key=first.manifest.name)["ETag"]
     other = make_bundle(cloud_box, tmp_path / "two", size=2 * 64 * 1024)
-    upload_bundle(other.manifest, "resend", cloud, events.append, policy=FAST)
-    warnings = [e.text for e in events if isinstance(e, StepWarning)]
-    assert warnings == [f"{location} is registered as {image_id} (available), from the bundle "
-                        f"sent before: {image_id} is not this bundle; register it under "
-                        f"another name, or deregister {image_id} first"]
-    # From the command line too, as a warning line on stderr.
+    events.clear()
+    with pytest.raises(WizardError) as info:
+        upload_bundle(other.manifest, "resend", cloud, events.append, policy=FAST)
+    assert info.value.message == (f"{location} is registered as {image_id} from another "
+                                  f"bundle: sending this bundle over it would change what "
+                                  f"{image_id} is made of")
+    assert info.value.fix == ("upload it to another bucket or key prefix than resend, "
+                              f"or deregister {image_id} first")
+    assert not [e for e in events if isinstance(e, LogLine) and "Removing" in e.text]
+    assert s3.head_object(Bucket="resend", Key=first.manifest.name)["ETag"] == held
+    listed = s3.list_objects_v2(Bucket="resend")["Contents"]
+    assert {o["Key"] for o in listed} == {first.manifest.name} | {
+        p.name for p in first.manifest.parent.glob("*.part.*")}
+    # From the command line too: one error line, exit 1.
     third = make_bundle(cloud_box, tmp_path / "three", size=2 * 64 * 1024)
     result = subprocess.run(
         [PYTHON, "-m", "wizard", "upload", "--eucarc", str(cloud_box.eucarc), "-b", "resend",
          "-m", str(third.manifest)], env=cli_env(cloud_box), capture_output=True, text=True,
         timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert f"warning: {location} is registered as {image_id} (available)" in result.stderr
+    assert result.returncode == 1
+    assert [line for line in result.stderr.splitlines() if "error:" in line] == [
+        f"euca-windows-wizard: error: {location} is registered as {image_id} from another "
+        f"bundle: sending this bundle over it would change what {image_id} is made of. "
+        f"Fix: upload it to another bucket or key prefix than resend, or deregister "
+        f"{image_id} first."]

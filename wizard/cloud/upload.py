@@ -414,8 +414,18 @@ def _upload(manifest_path: Path, destination: Destination, cloud: Cloud, sink: S
     missing = [p for p in parts if not held(p)]
     manifest_key = destination.key(manifest_file.filename)
     if missing or not held(manifest_file):
-        for text in _registered_warnings(cloud, location, cancel):
-            up.emit(StepWarning(STEP, text))
+        images = registered_from(cloud, location, cancel)
+        for image_id, state in images:
+            if state == "failed":
+                up.emit(StepWarning(
+                    STEP, f"{location} is registered as {image_id}, which failed; once "
+                    "this upload is done, register again (the failed image is replaced)"))
+        live = [image_id for image_id, state in images if state != "failed"]
+        if live and not held(manifest_file):
+            # The store holds another bundle under this name (or none), and an
+            # image was registered from it: sending this one over it would
+            # change what that image is made of (issue H6). Never.
+            raise RegisteredBundle(location, live[0], destination)
     if manifest_key in stored and (missing or not held(manifest_file)):
         # A manifest of another bundle with this name, or one whose parts are
         # gone: it must not stand in the store while parts change under it.
@@ -451,19 +461,36 @@ def _upload(manifest_path: Path, destination: Destination, cloud: Cloud, sink: S
     return UploadResult(location, len(missing), skipped, sent_bytes, manifest_sent)
 
 
-def _registered_warnings(cloud: Cloud, location: str, cancel: CancelFlag) -> list[str]:
-    """Warnings naming the images registered from ``location``, when the bundle is sent again.
+class RegisteredBundle(WizardError):
+    """The store's bundle at a location is an image's, and this bundle is not it."""
+
+    def __init__(self, location: str, image_id: str, destination: Destination) -> None:
+        super().__init__(
+            f"{location} is registered as {image_id} from another bundle: sending this "
+            f"bundle over it would change what {image_id} is made of",
+            f"upload it to another bucket or key prefix than "
+            f"{destination.location('').rstrip('/')}, "
+            f"or deregister {image_id} first")
+        self.location = location
+        self.image_id = image_id
+
+
+def registered_from(cloud: Cloud, location: str,
+                    cancel: CancelFlag | None = None) -> list[tuple[str, str]]:
+    """``(image id, state)`` of each of your images registered from ``location``.
 
     An image keeps what the cloud read of its bundle (nodes cache a prepared
     image): a bundle sent again under its manifest is not that image. Only
-    where the EC2 URL is known; a failing lookup is logged, not fatal.
+    where the EC2 URL is known; a failing lookup is logged, not fatal (the
+    register step checks again).
     """
     if cloud.ec2 is None:
         return []
     try:
         ec2 = cloud.ec2_client()
         answer = call(lambda: ec2.describe_images(Owners=["self"]),
-                      what="list your registered images", endpoint=cloud.ec2, cancel=cancel,
+                      what="list your registered images", endpoint=cloud.ec2,
+                      cancel=cancel or CancelFlag(),
                       policy=RetryPolicy(attempts=2, first_delay=0.5),
                       key_source=cloud.key_source, secret_source=cloud.secret_source)
     except Cancelled:
@@ -471,19 +498,9 @@ def _registered_warnings(cloud: Cloud, location: str, cancel: CancelFlag) -> lis
     except WizardError as exc:
         log.info("not checking for images registered from %s: %s", location, exc)
         return []
-    out = []
-    for image in answer.get("Images", []):
-        if (image.get("ImageLocation") or "").lstrip("/") != location:
-            continue
-        image_id, state = image.get("ImageId"), image.get("State") or "registered"
-        if state == "failed":
-            out.append(f"{location} is registered as {image_id}, which failed; once this "
-                       "upload is done, register again (the failed image is replaced)")
-        else:
-            out.append(f"{location} is registered as {image_id} ({state}), from the bundle "
-                       f"sent before: {image_id} is not this bundle; register it under "
-                       f"another name, or deregister {image_id} first")
-    return out
+    return [(str(image.get("ImageId")), str(image.get("State") or "registered"))
+            for image in answer.get("Images", [])
+            if (image.get("ImageLocation") or "").lstrip("/") == location]
 
 
 def _send_parts(up: _Uploader, parts: list[LocalFile],

@@ -22,9 +22,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from wizard.bundle.bundler import Bundle, bundle_image, finished_bundle
+from wizard.bundle.bundler import Bundle, BundleRequest, bundle_image, finished_bundle
 from wizard.bundle.manifest import read_manifest
 from wizard.bundle.request import bundle_request
+from wizard.cloud.upload import parse_destination, registered_from
 from wizard.core.dirs import private_dir
 from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag, LogLine, Sink, StepWarning
@@ -91,19 +92,53 @@ class BundleStep(Step):
             return False
         return all((manifest_path.parent / part.filename).is_file() for part in manifest.parts)
 
-    def run(self, ctx: StepContext, sink: Sink, cancel: CancelFlag) -> Outputs:
-        path, _, key = self.source(ctx)
+    def request(self, ctx: StepContext, name: str) -> BundleRequest:
+        """The engine's bundle request for this role's file, under the bundle name ``name``."""
+        path, _, _ = self.source(ctx)
         kernel_id, ramdisk_id = self.ids(ctx)
-        folder = ctx.bundle_folder(self.role)
-        name = bundle_name(ctx.session, self.role, ctx.generation(self.id))
-        relay = step_sink(self.id, sink)
         try:
             request, _ = bundle_request(
-                path, destination=folder, prefix=name, arch=ctx.answers.build.arch,
-                image_type=_IMAGE_TYPES[self.role], kernel_id=kernel_id, ramdisk_id=ramdisk_id,
-                credentials=ctx.credentials)
+                path, destination=ctx.bundle_folder(self.role), prefix=name,
+                arch=ctx.answers.build.arch, image_type=_IMAGE_TYPES[self.role],
+                kernel_id=kernel_id, ramdisk_id=ramdisk_id, credentials=ctx.credentials)
         except WizardError as exc:
             raise keyed(exc, None) from None
+        return request
+
+    def free_generation(self, ctx: StepContext, generation: int, sink: Sink,
+                        cancel: CancelFlag) -> int:
+        """The first generation from ``generation`` whose name no image is registered from.
+
+        A new bundle under the name of a registered image would replace, in
+        the store, the bundle that image is made of (the same session name
+        from another state folder or machine): it takes the next name
+        instead, and is registered as a new image.
+        """
+        destination = parse_destination(ctx.answers.build.bucket)
+        try:
+            cloud = ctx.cloud()
+        except WizardError:
+            return generation  # the upload refuses it, if it comes to that
+        while True:
+            name = bundle_name(ctx.session, self.role, generation)
+            location = destination.location(f"{name}.manifest.xml")
+            taken = [image_id for image_id, state in registered_from(cloud, location, cancel)
+                     if state != "failed"]
+            if not taken:
+                return generation
+            generation += 1
+            sink(StepWarning(self.id, f"{location} is registered as {taken[0]} from another "
+                             f"bundle (a session of the same name, from another state "
+                             f"folder?): bundling as "
+                             f"{bundle_name(ctx.session, self.role, generation)} instead, "
+                             "to register it as a new image"))
+
+    def run(self, ctx: StepContext, sink: Sink, cancel: CancelFlag) -> Outputs:
+        _, _, key = self.source(ctx)
+        folder = ctx.bundle_folder(self.role)
+        generation = ctx.generation(self.id)
+        request = self.request(ctx, bundle_name(ctx.session, self.role, generation))
+        relay = step_sink(self.id, sink)
         for text in request.keys.warnings:
             sink(StepWarning(self.id, text))
         found: Bundle | None = None
@@ -118,6 +153,10 @@ class BundleStep(Step):
             sink(LogLine(self.id, f"reusing the finished bundle {found.manifest_path} "
                          f"({len(found.part_paths)} parts intact)"))
             return found.outputs()
+        free = self.free_generation(ctx, generation, sink, cancel)
+        if free != generation:
+            ctx.generations[self.id] = free
+            request = self.request(ctx, bundle_name(ctx.session, self.role, free))
         # 0700 at every level below the session's folder.
         private_dir(private_dir(folder.parent) / folder.name)
         cleared = clear_folder(folder)
