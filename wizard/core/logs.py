@@ -39,7 +39,25 @@ def mask(secret: str | None) -> str:
 # them, none older than KEEP_DAYS (an hour of trying left 84 files before).
 KEEP_LOGS = 20
 KEEP_DAYS = 30
-_RUN_LOG = re.compile(r"run-\d{8}-\d{6}-\d+\.log")
+_RUN_LOG = re.compile(r"run-\d{8}-\d{6}-\d+(?:-\d+)?\.log")
+
+
+def _new_run_log(folder: Path) -> Path:
+    """``run-DATE-TIME-PID.log``, with ``-N`` when a run of this process this second has it.
+
+    Two runs in one process within a second (the tests' in-process CLI, a
+    wizard that runs several commands) would otherwise want the same name,
+    which ``open_log`` refuses (O_EXCL: never a file that was there).
+    """
+    stem = f"run-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    candidate = folder / f"{stem}.log"
+    number = 1
+    # Only a plain file (an earlier run's log) moves the name on: a link or
+    # anything else planted there is left for open_log to refuse, loudly.
+    while candidate.is_file() and not candidate.is_symlink() and number < 1000:
+        number += 1
+        candidate = folder / f"{stem}-{number}.log"
+    return candidate
 
 
 def prune_logs(folder: Path, keep: int = KEEP_LOGS, days: float = KEEP_DAYS,
@@ -76,8 +94,7 @@ def setup_logging(verbosity: int = 0, log_file: Path | None = None) -> Path:
     pruned: list[Path] = []
     new = log_file is None
     if log_file is None:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        log_file = log_dir() / f"run-{stamp}-{os.getpid()}.log"
+        log_file = _new_run_log(log_dir())
         private_dir(log_file.parent)
         pruned = prune_logs(log_file.parent, keep=KEEP_LOGS - 1, current=log_file)
     private_dir(log_file.parent)
