@@ -230,9 +230,14 @@ def test_run_needs_one_source(tmp_path: Path) -> None:
 
 
 def test_run_answers_of_an_existing_session_must_be_its_own(tmp_path: Path) -> None:
-    from wizard.session.store import create_session
+    from wizard.session.state import SessionState, save_state
+    from wizard.session.store import SessionPaths, create_session
 
     create_session(parsed(GOOD))
+    # A step done with the saved answers: other answers would mix two builds.
+    done = SessionState()
+    done.mark("floppy", "done", outputs={"path": "/base/boot.img"})
+    save_state(SessionPaths("winxp").state, done)
     answers = tmp_path / "answers.toml"
     answers.write_text(GOOD.replace("/base/", "").replace('"winxp-images"', '"other-bucket"')
                        .replace('"creds/eucarc"', '"/base/creds/eucarc"')

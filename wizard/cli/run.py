@@ -185,9 +185,11 @@ def run(args: argparse.Namespace) -> int:
     _confirm(args, _plan(answers.build.name, answers.build.mode, _summary(answers),
                          existing.exists()))
     if existing.exists():
-        from wizard.session.runner import check_same_answers
+        from wizard.session.runner import take_answers
 
-        check_same_answers(existing, answers)
+        note = take_answers(existing, answers, args.start_over)
+        if note is not None:
+            print(note, file=sys.stderr)
         return _build(existing.name, answers, args)
     name, answers = _new_session(answers)
     return _build(name, answers, args)

@@ -44,11 +44,11 @@ from wizard.recipe.context import StepContext
 from wizard.recipe.fingerprint import what_changed
 from wizard.recipe.plan import build_steps
 from wizard.recipe.steps import Step
-from wizard.session.answers import Answers, load_answers
+from wizard.session.answers import Answers, answers_to_toml, load_answers
 from wizard.session.eventlog import EventLog
 from wizard.session.lock import BuildLock
 from wizard.session.state import SessionState, load_state, save_state, set_aside
-from wizard.session.store import SessionPaths, open_session
+from wizard.session.store import SessionPaths, open_session, write_session_file
 
 log = get_logger(__name__)
 
@@ -131,25 +131,74 @@ def check_same_answers(paths: SessionPaths, given: Answers) -> Answers:
 
     Continuing a session with other answers would mix two builds' steps (a
     bundle of one disk registered with another's kernel): the operator
-    continues it as it was, or names a new session.
+    continues it as it was, starts it over, or names a new session.
     """
     saved = load_answers(paths.answers)
-    if without_secret(given) != saved:
-        differ = [f"{table}.{f.name}" for table in ("cloud", "build")
-                  for f in fields(getattr(saved, table))
-                  if f.name != "secret_key"
-                  and getattr(getattr(saved, table), f.name)
-                  != getattr(getattr(given, table), f.name)]
-        raise WizardError(
-            f"session {paths.name!r} was started with other answers: "
-            f"{', '.join(differ) or 'the answers'} not as saved in {paths.answers}",
-            f"resume the session {paths.name} as it was saved, or give another build.name "
-            "for a new session", key=differ[0] if differ else None)
+    differ = _differ(saved, given)
+    if differ is not None:
+        raise _other_answers(paths, differ)
     return saved
+
+
+def take_answers(paths: SessionPaths, given: Answers, start_over: bool = False) -> str | None:
+    """Make ``given`` the session's answers where nothing done depends on the saved ones.
+
+    A session whose steps have done nothing yet (a run that failed on a
+    wrong path, fixed in the answers file since), or one started over,
+    takes the corrected answers: they are saved (atomically) and the line
+    returned says what changed. One with steps done is refused
+    (``check_same_answers``'s error, with ``--start-over`` as a way out).
+    None when the answers are the saved ones.
+    """
+    saved = load_answers(paths.answers)
+    differ = _differ(saved, given)
+    if differ is None:
+        return None
+    if not start_over and _work_done(paths, saved):
+        raise _other_answers(paths, differ, started=True)
+    write_session_file(paths.answers, answers_to_toml(given))
+    note = (f"session {paths.name}: {', '.join(differ) or 'the answers'} changed since the "
+            f"last run; {paths.answers} now holds the answers given")
+    log.info("%s", note)
+    return note
+
+
+def _differ(saved: Answers, given: Answers) -> list[str] | None:
+    if without_secret(given) == saved:
+        return None
+    return [f"{table}.{f.name}" for table in ("cloud", "build")
+            for f in fields(getattr(saved, table))
+            if f.name != "secret_key"
+            and getattr(getattr(saved, table), f.name) != getattr(getattr(given, table), f.name)]
+
+
+def _work_done(paths: SessionPaths, saved: Answers) -> bool:
+    """Whether a step of the session is done (checks done on every run aside)."""
+    try:
+        state = load_state(paths.state, paths.name, has_run=False)
+    except WizardError:
+        return True  # a damaged state file: assume the worst
+    checks = {step.id for step in build_steps(saved) if step.every_run}
+    return any(record.status == "done" and step_id not in checks
+               for step_id, record in state.steps.items())
+
+
+def _other_answers(paths: SessionPaths, differ: list[str], started: bool = False) -> WizardError:
+    return WizardError(
+        f"session {paths.name!r} was started with other answers: "
+        f"{', '.join(differ) or 'the answers'} not as saved in {paths.answers}"
+        + (", and steps done depend on them" if started else ""),
+        "run it with --start-over to build again with these answers (finished work is "
+        f"found again), resume the session {paths.name} as it was saved, or give another "
+        "build.name for a new session", key=differ[0] if differ else None)
 
 
 def _open(paths: SessionPaths, given: Answers | None, start_over: bool, has_run: bool,
           emit: Sink) -> tuple[StepContext, SessionState]:
+    if given is not None:
+        note = take_answers(paths, given, start_over)
+        if note is not None:
+            emit(LogLine(SESSION_STEP, note))
     saved = load_answers(paths.answers) if given is None else check_same_answers(paths, given)
     if start_over:
         aside = set_aside(paths.state)
