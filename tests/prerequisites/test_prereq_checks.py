@@ -159,3 +159,24 @@ def test_rows_are_json_ready(tmp_path: Path) -> None:
     assert [r["name"] for r in rows_back] == [r.name for r in results]
     secret = next(r for r in rows_back if r["name"] == "secret key")
     assert secret["status"] == "FAIL" and secret["needed"] is True and secret["fix"]
+
+
+def test_the_conversion_fix_quotes_paths_as_a_shell_needs(
+    tmp_path: Path, cloud: tuple[str, str], windows: dict[str, Path]
+) -> None:
+    import shlex
+    import shutil
+
+    eucarc = make_kit(tmp_path / "creds", *cloud)
+    (tmp_path / "x y").mkdir()
+    disk = tmp_path / "x y" / "disk q.qcow2"
+    shutil.copyfile(windows["qcow2"], disk)
+    work = tmp_path / "work dir"
+    work.mkdir()
+    results = run_checks("memdisk", eucarc=eucarc, disk=disk, work_dir=work, environ={},
+                         ini_paths=[])
+    fix = rows(results)["disk image"].fix or ""
+    command = fix.split("convert it: run ", 1)[1].split(", ", 1)[0]
+    # Pasted into a shell, each path is one word.
+    assert shlex.split(command) == ["qemu-img", "convert", "-p", "-f", "qcow2", "-O", "raw",
+                                    str(disk), "DIR/disk q.raw"], fix

@@ -10,6 +10,7 @@ sandbox's folder, and no line wider than 80 columns.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 PROGRAM = "euca-windows-wizard"
@@ -22,9 +23,11 @@ def recipe_lines(memdisk: Path, disk: str = "sample-disk.img",
                  floppy: str = "sample-floppy.img") -> list[str]:
     """The recipe's commands, continuation lines ending in a backslash."""
     rc = "--eucarc eucarc"
+    memdisk_word, disk, floppy = (shlex.quote(str(memdisk)), shlex.quote(disk),
+                                  shlex.quote(floppy))
     lines = [f"{PROGRAM} floppy verify {floppy} --disk {disk}"]
     for var, role, image, prefix, kind in (
-        ("KERNEL", "kernel", str(memdisk), "memdisk", "kernel"),
+        ("KERNEL", "kernel", memdisk_word, "memdisk", "kernel"),
         ("RAMDISK", "ramdisk", floppy, "floppy", "ramdisk"),
     ):
         location = f"{BUCKET}/{role}/{prefix}.manifest.xml"

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -123,7 +124,7 @@ def _export(args: argparse.Namespace) -> int:
     # 0600: the file names credential files (never their contents).
     write_atomic(target, text.encode("utf-8"), 0o600)
     print(f"{PROGRAM}: wrote the answers of {args.name} to {target}; replay them with "
-          f"`{PROGRAM} run --answers {target} --yes`", file=sys.stderr)
+          f"`{PROGRAM} run --answers {shlex.quote(str(target))} --yes`", file=sys.stderr)
     return 0
 
 

@@ -11,6 +11,7 @@ reader cannot open) is a *warning* that says what was not checked.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from wizard.core.choices import RECIPES
@@ -35,8 +36,10 @@ BOOT_FILES = ("NTLDR", "NTDETECT.COM", "BOOT.INI", "NTBOOTDD.SYS", "BOOTMGR")
 
 
 def conversion_command(image: Path, fmt: str, dest: Path) -> str:
-    """The qemu-img command line that converts ``image`` to raw at ``dest``."""
-    return f"qemu-img convert -p -f {fmt} -O raw {image} {dest}"
+    """The qemu-img command line that converts ``image`` to raw at ``dest``, quoted as a
+    shell needs (a fix text the operator pastes: a path with a space stays one word)."""
+    return " ".join(["qemu-img convert -p -f", shlex.quote(fmt), "-O raw",
+                     shlex.quote(str(image)), shlex.quote(str(dest))])
 
 
 def raw_name(image: Path) -> str:
