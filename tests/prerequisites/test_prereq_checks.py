@@ -119,7 +119,7 @@ def test_nt6_fails_memdisk_but_passes_native(
     memdisk = run_checks("memdisk", eucarc=eucarc, disk=windows["nt6"], work_dir=tmp_path,
                          environ={}, ini_paths=[])
     assert not all_needed_ok(memdisk)
-    problems = [r.value for r in memdisk if r.name == "disk problem"]
+    problems = [f"{r.value}; {r.fix}" for r in memdisk if r.name == "disk problem"]
     assert any("use the native recipe" in text for text in problems)
     native = run_checks("native", eucarc=eucarc, disk=windows["nt6"], work_dir=tmp_path,
                         environ={}, ini_paths=[])
@@ -180,3 +180,40 @@ def test_the_conversion_fix_quotes_paths_as_a_shell_needs(
     # Pasted into a shell, each path is one word.
     assert shlex.split(command) == ["qemu-img", "convert", "-p", "-f", "qcow2", "-O", "raw",
                                     str(disk), "DIR/disk q.raw"], fix
+
+
+def test_a_floppy_given_as_the_disk_says_so_with_the_fix(tmp_path: Path,
+                                                         cloud: tuple[str, str]) -> None:
+    """In a real ``run`` process: the floppy image as build.disk."""
+    import os
+    import subprocess
+    import sys
+
+    from wizard.cloud.samples import make_sample_floppy, make_sample_memdisk
+
+    floppy = make_sample_floppy(tmp_path / "sample-floppy.img")
+    memdisk = make_sample_memdisk(tmp_path / "memdisk")
+    answers = tmp_path / "a.toml"
+    answers.write_text(f"""\
+[cloud]
+eucarc = "{make_kit(tmp_path / "creds", *cloud)}"
+[build]
+name = "fl"
+bucket = "b"
+arch = "i386"
+mode = "memdisk"
+disk = "{floppy}"
+floppy = "{floppy}"
+memdisk = "{memdisk}"
+""")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EC2_", "AWS_", "S3_", "EUCA"))}
+    env.update(PYTHONPATH=str(Path(__file__).resolve().parents[2]), HOME=str(tmp_path))
+    result = subprocess.run([sys.executable, "-m", "wizard", "run", "--answers", str(answers),
+                             "--yes"], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 1
+    line = [ln for ln in result.stderr.splitlines() if "error:" in ln]
+    assert len(line) == 1, result.stderr
+    assert f"{floppy} is a floppy image (1.44 MB, FAT12) given as the disk image" in line[0]
+    assert ("Fix: give the Windows system disk (the VM's disk file) as the disk image, "
+            "and the floppy as build.floppy") in line[0]
+    assert "see the check lines above" not in line[0]

@@ -29,6 +29,9 @@ from wizard.disk.mbr import SECTOR, MbrEntry, read_partition_table
 from wizard.disk.ntfs import NTFS_OEM_ID, NtfsRoot, NtfsUnreadable, read_ntfs_root
 from wizard.disk.report import DiskReport, Partition
 
+# A 1.44 MB floppy image, and a 2.88 MB one.
+FLOPPY_SIZES = (1_474_560, 2 * 1_474_560)
+
 log = get_logger(__name__)
 
 # The files NTLDR-era Windows (NT 5.x) boots from, and Vista's boot manager.
@@ -86,6 +89,15 @@ def inspect_disk(path: Path, recipe: str = "memdisk") -> DiskReport:
             f"{path} starts with an NTFS boot sector, not an MBR: it is the image of "
             "one partition (C:), not of the whole disk; give the image of the whole "
             "disk (the VM's disk file, or /dev/sdX rather than /dev/sdX1)"
+        )
+        return finder.report(path, fmt, size, ())
+    if size in FLOPPY_SIZES and sector0[54:59] == b"FAT12" and sector0[11:13] == b"\x00\x02":
+        # A floppy's boot sector ends in 0x55AA too: its boot code would be
+        # read as a partition table of garbage ("no NTFS partition").
+        finder.problem(
+            f"{path} is a floppy image (1.44 MB, FAT12) given as the disk image; give the "
+            "Windows system disk (the VM's disk file) as the disk image, and the floppy as "
+            "build.floppy"
         )
         return finder.report(path, fmt, size, ())
     if not table.has_signature:

@@ -412,7 +412,10 @@ def disk_rows(report: DiskReport, converted_into: Path | None = None) -> list[Ch
         if report.format != RAW and "not raw" in text:
             continue  # the disk image row says it, with the fix
         if text not in already:
-            rows.append(CheckResult("disk problem", False, text))
+            # Each problem says what is wrong, then "; " and what to do.
+            what, said, fix = text.rpartition("; ")
+            rows.append(CheckResult("disk problem", False, what if said else text,
+                                    fix if said else None, key="build.disk"))
     for text in report.warnings:
         rows.append(CheckResult("disk warning", True, text, warning=True))
     return rows
