@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from wizard import PROGRAM
 from wizard.core.dirs import private_dir, state_dir
 from wizard.core.errors import WizardError
 from wizard.core.files import write_atomic
@@ -118,14 +120,28 @@ def start_sandbox_process(folder: Path | None = None) -> SandboxHost:
             write_atomic(folder / "pid", f"{process.pid}\n".encode(), mode=0o600)
             return SandboxHost(folder, process.pid)
         if process.poll() is not None:
-            last = text.strip().splitlines()[-1:] or ["no output"]
-            raise WizardError(f"the sandbox cloud did not start ({last[0]})",
-                              "install the sandbox extra: pip install "
-                              "'euca-windows-wizard[sandbox]'")
+            raise _start_failure(text, output)
         time.sleep(0.1)
     process.terminate()
     raise WizardError("the sandbox cloud did not start within a minute",
                       f"see {output}")
+
+
+def _start_failure(text: str, output: Path) -> WizardError:
+    """Why the sandbox process ended before serving: its own error and fix when it said
+    one (a folder in use), the install fix only when moto could not be imported."""
+    last = (text.strip().splitlines()[-1:] or ["no output"])[0]
+    said = last.removeprefix(f"{PROGRAM}: error: ")
+    if said != last:
+        message, _, fix = said.rstrip(".").partition(". Fix: ")
+        # The child's flag (--dir) means nothing to the screen that started it.
+        fix = re.sub(r" \(--[a-z-]+\)$", "", fix)
+        return WizardError(f"the sandbox cloud did not start: {message}", fix or None)
+    if "No module named 'moto" in text:
+        return WizardError(f"the sandbox cloud did not start ({last})",
+                           "install the sandbox extra: pip install "
+                           "'euca-windows-wizard[sandbox]'")
+    return WizardError(f"the sandbox cloud did not start ({last})", f"see {output}")
 
 
 def _new_file(path: Path) -> BinaryIO:
