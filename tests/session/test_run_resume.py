@@ -211,6 +211,7 @@ def test_kill_9_during_the_image_upload_then_run_again(cloud_box: Sandbox,
     code, out, err = finish(run(cloud_box, "--answers", answers, "--yes", cwd=tmp_path))
     assert code == 1 and out == ""
     assert f"session 'killed' is being built by process {child.pid} right now" in error_line(err)
+    assert "follow it from elsewhere" not in err  # the error is the one line
     while not image_parts_stored():
         assert time.monotonic() < deadline, "no part of the image was stored"
         assert child.poll() is None, child.communicate()

@@ -137,8 +137,10 @@ def _new_session(answers: Any) -> tuple[str, Any]:
 def _build(name: str, answers: Any, args: argparse.Namespace) -> int:
     if args.detach:
         return _detach(name, answers, args)
+    from wizard.session.detach import refuse_if_running
     from wizard.session.runner import run_session
 
+    refuse_if_running(name)  # before the line below: a refused run says one line
     print(f"Session {name}: follow it from elsewhere with `{PROGRAM} attach {name}`",
           file=sys.stderr)
     cancel = CancelFlag()
@@ -185,8 +187,10 @@ def run(args: argparse.Namespace) -> int:
     _confirm(args, _plan(answers.build.name, answers.build.mode, _summary(answers),
                          existing.exists()))
     if existing.exists():
+        from wizard.session.detach import refuse_if_running
         from wizard.session.runner import take_answers
 
+        refuse_if_running(existing.name)  # never change the answers under a running build
         note = take_answers(existing, answers, args.start_over)
         if note is not None:
             print(note, file=sys.stderr)
