@@ -164,6 +164,26 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _log_file_error(exc: OSError, given: str | None) -> WizardError:
+    """The log file (or a folder on its way) cannot be made: which path, and why.
+
+    Without --log-file, the path comes from XDG_STATE_HOME: the message says
+    so, or the operator looks for a fault in a flag never given.
+    """
+    where = exc.filename or given
+    text = f"cannot open the log file at {where} ({exc.strerror})" if where else (
+        f"cannot open the log file ({exc.strerror})")
+    if given:
+        return WizardError(text, "give a writable path with --log-file")
+    state = os.environ.get("XDG_STATE_HOME")
+    if state:
+        return WizardError(text + f"; the log folder is below XDG_STATE_HOME ({state})",
+                           "set XDG_STATE_HOME to a writable folder, or unset it, or give "
+                           "a writable path with --log-file")
+    return WizardError(text, "make that folder writable, or give a writable path with "
+                       "--log-file")
+
+
 def _wizard(sandbox: bool, log_file: str | None = None) -> int:
     """No command: the Textual wizard (``--sandbox``: on the embedded sandbox cloud).
 
@@ -178,8 +198,7 @@ def _wizard(sandbox: bool, log_file: str | None = None) -> int:
     try:
         written = setup_logging(0, Path(log_file) if log_file else None)
     except OSError as exc:
-        _say(f"error: cannot open the log file ({exc.strerror}). "
-             "Fix: give a writable path with --log-file.")
+        _say(f"error: {_log_file_error(exc, log_file if log_file else None).one_line()}")
         return 1
     except WizardError as exc:  # a link or a device where the log file goes
         _say(f"error: {exc.one_line()}")
@@ -208,8 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         log_file = setup_logging(args.verbose, Path(args.log_file) if args.log_file else None)
     except OSError as exc:
-        _say(f"error: cannot open the log file ({exc.strerror}). "
-             "Fix: give a writable path with --log-file.")
+        _say(f"error: {_log_file_error(exc, args.log_file).one_line()}")
         return 1
     except WizardError as exc:  # a link or a device where the log file goes
         _say(f"error: {exc.one_line()}")
