@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.session.ops_kit import SECRET, Holder, env, new_session, write_events, write_state
 from wizard.core.events import (
     Event,
@@ -197,7 +199,10 @@ def test_attach_follows_a_live_build_until_it_lets_go(private_xdg: Path) -> None
     assert "Uploading the disk image…" in err and "Registering the disk image…" in err
 
 
-def test_ctrl_c_stops_following_never_the_build(private_xdg: Path) -> None:
+@pytest.mark.parametrize(("signum", "by"), [(signal.SIGINT, "Ctrl+C"),
+                                             (signal.SIGTERM, "SIGTERM")])
+def test_ctrl_c_stops_following_never_the_build(private_xdg: Path, signum: int,
+                                               by: str) -> None:
     paths = new_session("winxp")
     holder = Holder(paths.name)
     try:
@@ -208,10 +213,13 @@ def test_ctrl_c_stops_following_never_the_build(private_xdg: Path) -> None:
         assert viewer.stderr is not None
         assert "following the build" in viewer.stderr.readline()
         assert "Uploading the disk image…" in viewer.stderr.readline()
-        viewer.send_signal(signal.SIGINT)
+        viewer.send_signal(signum)
         out, err = _rest(viewer)
-        assert viewer.returncode == 130
-        assert "stopped following winxp; its build goes on" in err
+        assert viewer.returncode == 1
+        assert [line for line in err.splitlines() if line.strip()][-1] == (
+            f"euca-windows-wizard: error: interrupted by {by}; stopped following winxp; its "
+            "build goes on. Fix: attach again with `euca-windows-wizard attach winxp`.")
+        assert "resume" not in err
         assert "Traceback" not in err
         assert out == ""
         assert running_pid(paths.lock) == holder.pid

@@ -12,13 +12,14 @@ its status.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from typing import Any, TextIO
 
 from wizard import PROGRAM
 from wizard.cli.progress import ConsoleProgress
-from wizard.core.errors import WizardError
+from wizard.core.errors import WizardError, interrupted
 from wizard.core.events import Stamped, StepProgress
 from wizard.session.eventlog import EventLogReader
 from wizard.session.listing import ROLES, SessionSummary, summarize
@@ -98,6 +99,8 @@ def _ending(name: str, summary: SessionSummary) -> WizardError | None:
 
 def attach(name: str, out: TextIO, err: TextIO, poll: float = POLL) -> int:
     """Follow session ``name``; the exit status (0 when its build is done)."""
+    from wizard.cli.main import Stopped  # here: main imports this module
+
     paths = open_session(name)
     pid = running_pid(paths.lock)
     if pid is not None:
@@ -109,11 +112,14 @@ def attach(name: str, out: TextIO, err: TextIO, poll: float = POLL) -> int:
     show = ConsoleProgress(err)
     try:
         follow(paths, show, poll)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Stopped) as exc:
+        # An interruption as every other (exit 1, one line), but a viewer's:
+        # it stopped following; the build goes on, so resuming is not the fix.
         show.clear()
-        err.write(f"{PROGRAM}: stopped following {name}; its build goes on. "
-                  f"Attach again with `{PROGRAM} attach {name}`.\n")
-        return 130
+        by = ("Ctrl+C" if isinstance(exc, KeyboardInterrupt)
+              else signal.Signals(exc.signum).name)
+        raise WizardError(interrupted(by, f"stopped following {name}; its build goes on"),
+                          f"attach again with `{PROGRAM} attach {name}`") from None
     summary = summarize(name)
     if summary.status == "running":
         # A new build took the lock between two polls: say so rather than guess.
