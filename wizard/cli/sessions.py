@@ -36,6 +36,7 @@ def register(subparsers: Any) -> None:
         help="list the saved sessions (builds); export or stop one",
         description="List the saved sessions: name, mode, status (running, interrupted, "
         "failed, done, new), current step, last update and image ids. "
+        "`sessions show NAME` says why one failed or stopped; "
         "`sessions export NAME` writes a session's answers as an answers file (no secret "
         "key) for `run --answers`; `sessions stop NAME` stops its running build safely.",
     )
@@ -51,6 +52,12 @@ def register(subparsers: Any) -> None:
     export.add_argument("-o", "--output", type=Path, metavar="FILE",
                         help="write here (default: standard output)")
     export.set_defaults(handler=_export)
+    show = actions.add_parser(
+        "show", help="one session's status, step, ids and why it failed or stopped",
+        description="Show session NAME: its mode, status, current step, last update, "
+        "image ids, and the message of its failure or stop, with the fix.")
+    show.add_argument("name", metavar="NAME", help="the session (see `sessions`)")
+    show.set_defaults(handler=_show)
     stop = actions.add_parser(
         "stop", help="stop a session's running build safely (resume it with run --session)",
         description="Send the running build of session NAME a termination signal: the "
@@ -91,10 +98,20 @@ def _list(args: argparse.Namespace) -> int:
         print(f"{PROGRAM}: no saved sessions yet. Start one with `{PROGRAM} run --answers "
               "FILE` (or `run --sandbox --yes` to try it).", file=sys.stderr)
         return 0
+    # The table alone: a failure's message is one `sessions show NAME` away (six
+    # failed sessions were six long lines under the table).
     print_table(summaries, sys.stdout)
-    for summary in summaries:
-        if summary.status in ("failed", "interrupted") and summary.message:
-            print(f"{summary.name}: {summary.message}", file=sys.stderr)
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    open_session(args.name)  # a name that is no session: one error line
+    summary = summarize(args.name)
+    print(f"session:  {summary.name}\nmode:     {summary.mode or '?'}\n"
+          f"status:   {_status(summary)}\nstep:     {summary.current_step or '-'}\n"
+          f"updated:  {_when(summary.updated)}\nimages:   {_ids(summary)}")
+    if summary.message:
+        print(f"message:  {summary.message}")
     return 0
 
 
