@@ -31,6 +31,7 @@ from wizard.core.events import (
 )
 from wizard.core.files import atomic_writer
 from wizard.core.logs import get_logger
+from wizard.core.names import shown as shown_name
 from wizard.core.tools import find_c_compiler, find_tool, run_streaming
 from wizard.memdisk.extract import archive_mode, extract_release
 from wizard.memdisk.verify import MemdiskInfo, verify_memdisk
@@ -82,15 +83,41 @@ def _prepare_source(source: Path, build_dir: Path) -> Path:
         # Only the release itself is copied (a folder holding it may hold
         # much more). symlinks=True: a link stays a link; nothing is followed.
         top = find_memdisk_folder(source).parent
+        copy = tree / (top.name or "syslinux")
         try:
-            shutil.copytree(top, tree / (top.name or "syslinux"), symlinks=True)
+            shutil.copytree(top, copy, symlinks=True)
         except OSError as exc:  # shutil.Error too: unreadable files, a full disk
             raise WizardError(f"cannot copy the syslinux source {top} ({exc})",
                               f"check its permissions and the free space of "
                               f"{build_dir.parent}", key="build.syslinux_source") from exc
+        _refuse_links_out(copy, top)
     else:
         extract_release(source, tree)
     return tree
+
+
+def _refuse_links_out(copy: Path, source: Path) -> None:
+    """Refuse a copied tree holding a link that resolves outside it.
+
+    make runs in the copy and writes through whatever its folders hold: a link
+    in an unpacked release (``memdisk/out -> ~``) would have it write outside
+    the work folder. The copy is checked, not the source, so nothing can
+    change between the check and the build.
+    """
+    root = os.path.realpath(copy)
+    for folder, dirs, files in os.walk(copy):  # followlinks=False: links are not entered
+        for name in dirs + files:
+            entry = os.path.join(folder, name)
+            if not os.path.islink(entry):
+                continue
+            target = os.path.realpath(entry)
+            if target != root and not target.startswith(root + os.sep):
+                link = shown_name(os.path.relpath(entry, copy))
+                raise WizardError(
+                    f"the syslinux source {source} holds a link that leads outside it "
+                    f"({link} -> {shown_name(os.readlink(entry))})",
+                    "unpack a syslinux release afresh (or give its tarball): a release "
+                    "holds no link out of its own folder", key="build.syslinux_source")
 
 
 def check_inputs(source: Path, out: Path, timeout: float, path: str | None = None,
