@@ -52,6 +52,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--detach", action="store_true",
                         help="run the build in the background, in a process of its own that "
                         "outlives this terminal (SSH drops included); follow it with attach")
+    parser.add_argument("--boot-test", action="store_true",
+                        help="once the image is available, launch one instance of it, show "
+                        "its console output and terminate it")
     parser.add_argument("--start-over", action="store_true",
                         help="set the session's state file aside and check every step again "
                         "(finished bundles, uploads and registrations are found and reused)")
@@ -147,8 +150,28 @@ def _build(name: str, answers: Any, args: argparse.Namespace) -> int:
     with _ctrl_c_cancels(cancel):
         ids = run_session(name, ConsoleProgress(), cancel, answers=answers,
                           start_over=args.start_over)
+        if args.boot_test and "image" in ids:
+            _boot_test(name, answers, ids["image"], cancel)
     _print_ids(ids)
     return 0
+
+
+def _boot_test(name: str, answers: Any, image_id: str, cancel: CancelFlag) -> None:
+    """One instance of the new image, its console, terminated (wizard.cloud.boottest)."""
+    from wizard.cloud.boottest import boot_test
+    from wizard.cloud.endpoints import cloud_from_credentials
+    from wizard.recipe.context import credentials_from_answers
+    from wizard.session.answers import load_answers
+    from wizard.session.store import SessionPaths
+
+    if answers is None:  # run --session: the saved answers (the secret from the environment)
+        answers = load_answers(SessionPaths(name).answers)
+    cloud = cloud_from_credentials(credentials_from_answers(answers.cloud),
+                                   services=("s3", "ec2"))
+    report = boot_test(cloud, image_id, ConsoleProgress(), cancel)
+    console = report.console.rstrip() or "(no console output)"
+    print(f"Console output of {report.instance_id}:\n{console}", file=sys.stderr)
+    print(report.summary(), file=sys.stderr, flush=True)
 
 
 def _detach(name: str, answers: Any, args: argparse.Namespace) -> int:
@@ -168,6 +191,11 @@ def _detach(name: str, answers: Any, args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.boot_test and args.detach:
+        raise WizardError("--boot-test cannot go with --detach: the boot test is shown by "
+                          "the command that runs the build",
+                          "leave out --detach, or run register --boot-test once the "
+                          "detached build is done")
     if args.sandbox and args.detach:
         from wizard.cli.detached import refuse_with_sandbox
 
