@@ -27,6 +27,7 @@ import threading
 from dataclasses import fields, replace
 from typing import Any
 
+from wizard import PROGRAM
 from wizard.core.errors import Cancelled, WizardError
 from wizard.core.events import (
     CancelFlag,
@@ -183,14 +184,20 @@ def _work_done(paths: SessionPaths, saved: Answers) -> bool:
                for step_id, record in state.steps.items())
 
 
+def _start_over(name: str) -> str:
+    # A whole command line, as ``state.way_out`` gives one: what works is this
+    # command; a bare flag would not say which command takes it.
+    return (f"start it over with these answers (`{PROGRAM} run --answers FILE "
+            f"--start-over`; finished work is found again), resume the session {name} as "
+            "it was saved, or give another build.name for a new session")
+
+
 def _other_answers(paths: SessionPaths, differ: list[str], started: bool = False) -> WizardError:
     return WizardError(
         f"session {paths.name!r} was started with other answers: "
         f"{', '.join(differ) or 'the answers'} not as saved in {paths.answers}"
         + (", and steps done depend on them" if started else ""),
-        "run it with --start-over to build again with these answers (finished work is "
-        f"found again), resume the session {paths.name} as it was saved, or give another "
-        "build.name for a new session", key=differ[0] if differ else None)
+        _start_over(paths.name), key=differ[0] if differ else None)
 
 
 def _open(paths: SessionPaths, given: Answers | None, start_over: bool, has_run: bool,
