@@ -218,7 +218,7 @@ def test_kill_9_during_the_image_upload_then_run_again(cloud_box: Sandbox,
         time.sleep(0.05)
     child.send_signal(signal.SIGKILL)
     child.communicate(timeout=30)
-    assert proxy.wait_idle(30)  # parts on their way when the build died may still land
+    assert proxy.wait_idle(90)  # parts on their way when the build died may still land
     steps = state_of("killed")
     assert steps["image.upload"]["status"] == "running"
     assert steps["image.bundle"]["status"] == "done"

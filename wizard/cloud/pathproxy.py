@@ -238,6 +238,13 @@ def _make_handler(proxy: PathProxy) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
+            if len(body) < length:
+                # The client hung up in the middle of its body (killed mid-upload). A
+                # short body sent on under the full Content-Length would hold moto
+                # waiting for bytes that never come, until its timeout.
+                proxy._note(Exchange(method, self.path, headers, 0, len(body), {}))
+                self.close_connection = True
+                return
             form = _form(headers, body)
             prefix = next((p for p in PREFIXES
                            if self.path == p or self.path.startswith(p + "/")
