@@ -14,7 +14,7 @@ from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import DataTable, Input, Label, RadioSet, Static
 
 from wizard.core.errors import WizardError
 from wizard.prerequisites.checks import check_endpoints
@@ -22,6 +22,7 @@ from wizard.tui import sessionlink
 from wizard.tui.base import WizardScreen
 from wizard.tui.messages import CredentialsFound, EndpointsTested, WorkFailed
 from wizard.tui.pickers import pick_into
+from wizard.tui.toggles import RadioButton
 
 SOURCES = (("eucarc", "a eucarc file"), ("ini", "~/.euca/*.ini region"),
            ("environment", "the environment"))

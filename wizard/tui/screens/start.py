@@ -18,11 +18,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import DataTable, RadioButton, RadioSet, Static
+from textual.widgets import DataTable, RadioSet, Static
 
 from wizard.core.errors import WizardError
 from wizard.tui import sessionlink
 from wizard.tui.base import WizardScreen
+from wizard.tui.toggles import RadioButton
 
 if TYPE_CHECKING:
     from wizard.recipe.steps import StepInfo
