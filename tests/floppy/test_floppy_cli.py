@@ -125,9 +125,20 @@ def test_checklist_prints_this_builds_commands(tmp_path: Path) -> None:
     assert "format a:" in result.stdout
     assert "copy C:\\NTLDR A:\\" in result.stdout
     assert "The image does not exist yet" in result.stdout
+    assert result.stdout.splitlines()[-1] == f"Next: euca-windows-wizard floppy create {image}"
     ascii_run = cli("floppy", "checklist", image, encoding="ascii")
     assert ascii_run.returncode == 0
     ascii_run.stdout.encode("ascii")
+
+
+def test_checklist_of_an_existing_floppy_ends_with_the_verify_command(tmp_path: Path) -> None:
+    image = tmp_path / "my boot.img"
+    assert cli("floppy", "create", image).returncode == 0
+    result = cli("floppy", "checklist", image, "--vm", "winxp")
+    assert result.returncode == 0, result.stderr
+    assert "does not exist yet" not in result.stdout
+    assert result.stdout.splitlines()[-1] == (
+        f"Next: euca-windows-wizard floppy verify '{image}'")
 
 
 def test_checklist_of_a_folder_is_an_error(tmp_path: Path) -> None:

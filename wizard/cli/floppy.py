@@ -13,13 +13,11 @@ an old terminal over SSH).
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
-from wizard import PROGRAM
 from wizard.cli.nextstep import command, say_next
 from wizard.core.errors import WizardError
 from wizard.disk.report import DiskReport
@@ -89,8 +87,12 @@ def run_checklist(args: argparse.Namespace) -> int:
     ascii_only = not _can_print("✓→")
     print(render_checklist(build_checklist(path, args.vm, disk), ascii_only=ascii_only))
     if not path.exists():
-        print("\nThe image does not exist yet: "
-              f"{PROGRAM} floppy create {shlex.quote(str(path.absolute()))}")
+        print("\nThe image does not exist yet.")
+        say_next(command("floppy", "create", path.absolute()))
+    else:
+        # After the Windows side is done, the check is the next command.
+        disk_words = ("--disk", Path(args.disk).absolute()) if args.disk else ()
+        say_next(command("floppy", "verify", path.absolute(), *disk_words))
     return 0
 
 

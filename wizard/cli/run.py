@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from wizard import PROGRAM
+from wizard.cli.attach import print_ids
 from wizard.cli.progress import ConsoleProgress
 from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag
@@ -120,12 +121,6 @@ def _ctrl_c_cancels(cancel: CancelFlag) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _print_ids(ids: dict[str, str]) -> None:
-    for role in ("kernel", "ramdisk", "image"):
-        if role in ids:
-            print(f"{role.upper()}\t{ids[role]}", flush=True)
-
-
 def _new_session(answers: Any) -> tuple[str, Any]:
     """A new session for ``answers``; its name and the answers carrying that name
     (``winxp-2`` when a session ``winxp`` exists)."""
@@ -152,7 +147,7 @@ def _build(name: str, answers: Any, args: argparse.Namespace) -> int:
                           start_over=args.start_over)
         if args.boot_test and "image" in ids:
             _boot_test(name, answers, ids["image"], cancel)
-    _print_ids(ids)
+    print_ids(ids, sys.stdout)
     return 0
 
 
