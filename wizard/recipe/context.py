@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wizard.credentials import Credentials, load_credentials
+from wizard.recipe.workdir import CLAIM_FILE, claimed_folder
 
 if TYPE_CHECKING:
     from wizard.cloud.endpoints import Cloud
@@ -91,10 +92,16 @@ class StepContext:
 
         The same folder every run of the session, so a resumed build, or one
         whose state file was lost, finds its finished bundles again; inside
-        the session's private folder (0700), so nobody else can put anything
-        in it.
+        the session's private folder (0700), or a folder of its own claimed
+        in ``build.work_dir``, so nobody else can put anything in it.
         """
-        return self.folder / "bundles" / role
+        return self.bundles_root() / role
+
+    def bundles_root(self) -> Path:
+        work_dir = self.answers.build.work_dir
+        if work_dir is None:
+            return self.folder / "bundles"
+        return claimed_folder(self.folder / CLAIM_FILE, work_dir, self.session)
 
     @property
     def work_folder(self) -> Path:

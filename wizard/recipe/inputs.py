@@ -69,7 +69,7 @@ class PrerequisitesStep(Step):
         rows.append(check_ntfs_reader())
         cancel.check()
         rows += check_credentials(lambda: ctx.credentials)
-        rows.append(check_free_space(ctx.folder, report))
+        rows.append(check_free_space(build.work_dir or ctx.folder, report))
         rows += disk_rows(report)
         for row in rows:
             text = f"{row.status:<4} {row.name}: {row.value}"

@@ -88,6 +88,10 @@ class BuildAnswers:
     floppy: Path | None = None
     memdisk: Path | None = None
     syslinux_source: Path | None = None
+    # Where the bundles are made (default: the session's folder in the state
+    # folder). They take about the disk image's size: a large image wants a
+    # roomy disk, not the home folder's.
+    work_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,7 @@ _BUILD_KEYS: dict[str, tuple[type, str]] = {
     "floppy": (Path, "the path of the boot floppy image"),
     "memdisk": (Path, "the path of a memdisk file"),
     "syslinux_source": (Path, "the path of a syslinux release (tarball or folder)"),
+    "work_dir": (Path, "the folder where the bundles are made"),
 }
 _TABLES: dict[str, dict[str, tuple[type, str]]] = {"cloud": _CLOUD_KEYS, "build": _BUILD_KEYS}
 # Every key an answers file takes, as errors carry it ("build.disk").

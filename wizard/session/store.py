@@ -113,7 +113,13 @@ def claim_session(base: str) -> SessionPaths:
             os.mkdir(root / name, 0o700)
         except FileExistsError:
             continue
-        os.chmod(root / name, 0o700)  # mkdir's mode is reduced by the umask
+        # mkdir's mode is reduced by the umask; set it on the folder just made,
+        # through a descriptor, so a name swapped meanwhile is never chmodded.
+        folder = os.open(root / name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            os.fchmod(folder, 0o700)
+        finally:
+            os.close(folder)
         return SessionPaths(name)
     raise WizardError(f"there are already 9999 sessions named {base!r}",
                       "choose another session name")
