@@ -113,16 +113,16 @@ async def test_cancel_asks_stops_and_start_resumes(slow_sandbox: Path) -> None:
             await pilot.press("escape")
         table = app.screen.query_one("#sessions", DataTable)
         await wait_for(pilot, lambda: table.row_count == 1
-                       and str(table.get_row_at(0)[1]) == "interrupted")
+                       and str(table.get_row_at(0)[2]) == "interrupted")
         table.focus()
         await pilot.pause()
         steps = app.screen.query_one("#steps", DataTable)
-        shown = {str(steps.get_row_at(i)[1]): str(steps.get_row_at(i)[0])
+        shown = {str(steps.get_row_at(i)[0]): str(steps.get_row_at(i)[1])
                  for i in range(steps.row_count)}
         # The session's own state: what is done, where it stopped, what is left.
-        assert shown["Register the kernel"] == "done"
-        assert shown["Upload the disk image"] == "interrupted"
-        assert shown["Register the disk image"] == "to do"
+        assert shown["Bundle"] == "done"
+        assert shown["Upload"] == "interrupted, 2/3 done"
+        assert shown["Register"] == "2/3 done"
         await pilot.press("r")
         await wait_for(pilot, lambda: here(app) == "build")
         await wait_for(pilot, lambda: here(app) == "done", seconds=120)
