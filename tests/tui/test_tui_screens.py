@@ -84,9 +84,9 @@ async def test_walk_every_screen_with_keys(sandbox_host) -> None:
         await pilot.press("ctrl+r")
         checks = app.screen.query_one("#checks", DataTable)
         await wait_for(pilot, lambda: checks.row_count > 5)
-        results = {str(checks.get_row_at(i)[0]): str(checks.get_row_at(i)[1])
+        results = {str(checks.get_row_at(i)[1]): str(checks.get_row_at(i)[0])
                    for i in range(checks.row_count)}
-        assert results["Boot code loads NTLDR"] == "pass"
+        assert results["Boot code loads NTLDR"] == "✓ pass"
 
         await pilot.press("ctrl+n")
         assert here(app) == "build"
@@ -235,8 +235,8 @@ async def test_floppy_screen_blank_then_verify_says_what_to_fix(tmp_path: Path) 
         checklist = app.screen.query_one("#checklist", SelectionList)
         assert checklist.option_count >= 3
         # The highlighted step's real commands, with this VM and this image.
-        assert "virsh attach-disk winxp-vm" in text_of(app, "#step")
-        assert str(floppy) in text_of(app, "#step")
+        assert 'virsh attach-disk winxp-vm "$FLOPPY"' in text_of(app, "#commands")
+        assert f"FLOPPY={floppy}" in text_of(app, "#commands")
         await pilot.press("ctrl+b")
         await wait_for(pilot, lambda: floppy.exists())
         assert floppy.stat().st_size == 1474560
@@ -244,13 +244,13 @@ async def test_floppy_screen_blank_then_verify_says_what_to_fix(tmp_path: Path) 
         checks = app.screen.query_one("#checks", DataTable)
         await wait_for(pilot, lambda: checks.row_count > 0)
         rows = [checks.get_row_at(i) for i in range(checks.row_count)]
-        failed = [row for row in rows if str(row[1]) == "fail"]
-        assert failed, rows  # a blank floppy is not formatted yet
-        assert "format" in str(failed[0][2]).lower()  # the fix, in the row
-        assert "check(s) failed" in text_of(app, "#status")
+        failed = [row for row in rows if str(row[0]) == "✗ FAIL"]
+        assert failed and rows[0] == failed[0], rows  # a blank floppy is not formatted yet
+        assert "Fix: attach the image" in text_of(app, "#check-detail")  # the fix, whole
+        assert "1 check failed" in text_of(app, "#status")
         # The checklist is ticked off by the operator: space toggles a step.
-        checklist.focus()
-        await pilot.pause()
+        await pilot.press("shift+tab", "left", "tab")  # the tabs: back to the steps
+        assert app.focused is checklist
         await pilot.press("space")
         assert checklist.selected == [0]
 

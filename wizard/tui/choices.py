@@ -68,6 +68,8 @@ class Choices:
     name: str = ""
     bucket: str = ""
     arch: str = "i386"
+    # Why ``arch`` is what it is when the Disk screen read it from the image.
+    arch_reason: str = ""
 
     def screens(self) -> tuple[str, ...]:
         return SCREENS[self.mode]

@@ -42,6 +42,8 @@ class EndpointsTested(Message):
 @dataclass
 class DiskInspected(Message):
     report: Any
+    # The Windows architecture read from the disk (``wizard.disk.windows``), if raw.
+    arch: Any = None
 
 
 @dataclass

@@ -1,6 +1,10 @@
 """Disk image: pick it, see the inspection (format, partitions, NTFS, boot
-files, BOOT.INI's ARC paths, the Windows generation), convert it to raw
-with progress when it is not raw."""
+files, BOOT.INI's ARC paths, the Windows generation and architecture),
+convert it to raw with progress when it is not raw.
+
+The architecture is read from the disk as ``bundle`` reads it (a 64-bit
+Windows has ``\\WINDOWS\\SysWOW64``) and becomes the Build screen's default.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import humanize
+from rich.text import Text
 from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -21,6 +26,7 @@ from wizard.core.events import Event, StepProgress, Throttle
 from wizard.disk.convert import convert_to_raw
 from wizard.disk.formats import RAW
 from wizard.disk.inspect import inspect_disk
+from wizard.disk.windows import windows_architecture
 from wizard.tui.base import WizardScreen
 from wizard.tui.messages import DiskInspected, Done, Progress, WorkFailed
 from wizard.tui.pickers import pick_into
@@ -85,7 +91,8 @@ class DiskScreen(WizardScreen):
         except WizardError as exc:
             self.post_message(WorkFailed("Inspecting the disk image", exc, "build.disk"))
             return
-        self.post_message(DiskInspected(report))
+        arch = windows_architecture(path) if report.format == RAW else None
+        self.post_message(DiskInspected(report, arch))
 
     @on(DiskInspected)
     def show(self, message: DiskInspected) -> None:
@@ -105,14 +112,27 @@ class DiskScreen(WizardScreen):
         if report.format == RAW and report.partitions:
             lines.append("Windows:     " + ("NT 6+ (Vista or later: the native recipe)"
                                           if report.nt6 else "NT 5.x (2000/XP/2003)"))
+        lines.append(self._architecture(message.arch))
         lines += [f"Problem:     {p}" for p in report.problems]
         lines += [f"Warning:     {w}" for w in report.warnings]
-        self.query_one("#inspection", Static).update("\n".join(lines))
+        self.query_one("#inspection", Static).update(Text("\n".join(lines)))
         status = ("Ready: Ctrl+N goes on." if not report.problems else
                   "The image has problems (above).")
         if report.format != RAW:
             status = f"The image is {report.format}: Ctrl+T converts it to raw."
         self.query_one("#status", Static).update(status)
+
+    def _architecture(self, found: Any) -> str:
+        """The line saying the architecture read, why, and that the build takes it."""
+        c = self.wizard.choices
+        if found is None:
+            return "Arch:        read once the image is raw"
+        if found.arch is None:
+            c.arch_reason = ""
+            return (f"Arch:        not read ({found.why}): the build uses {c.arch}; "
+                    "change it on the Build screen if wrong")
+        c.arch, c.arch_reason = found.arch, f"read from the disk: {found.why}"
+        return f"Arch:        {found.arch} ({found.why}): the build uses it"
 
     @on(WorkFailed)
     def failed(self, message: WorkFailed) -> None:

@@ -3,10 +3,12 @@ retry, to view the full log, and to go back to the field whose input is wrong.""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import Log, Static
@@ -15,6 +17,13 @@ from wizard.core.errors import WizardError
 from wizard.tui.base import WizardScreen
 
 LOG_BYTES = 2 * 1024 * 1024  # the end of a long log is what matters
+
+
+def _sentence(text: str) -> str:
+    """An engine message ended as a sentence (its first word is kept as it is:
+    it may be a command or a path)."""
+    text = text.strip()
+    return text if not text or text.endswith((".", "!", "?")) else text + "."
 
 
 class ErrorScreen(WizardScreen):
@@ -28,7 +37,9 @@ class ErrorScreen(WizardScreen):
     DEFAULT_CSS = """
     ErrorScreen #what { color: $error; text-style: bold; padding: 0 1; height: auto; }
     ErrorScreen #why, ErrorScreen #fix, ErrorScreen #keys { padding: 0 1; height: auto; }
-    ErrorScreen #fix { color: $success; margin-top: 1; }
+    ErrorScreen #why { margin-top: 1; }
+    ErrorScreen #fix { color: $success; text-style: bold; }
+    ErrorScreen #keys { margin-top: 1; color: $text-muted; }
     ErrorScreen #tail { height: 1fr; }
     """
 
@@ -41,24 +52,30 @@ class ErrorScreen(WizardScreen):
                                                                  field)
 
     def body(self) -> Iterable[Widget]:
-        yield Static(f"{self.what} failed.", id="what")
-        yield Static(self.error.message + ".", id="why")
-        yield Static(f"Fix: {self.error.fix}." if self.error.fix else "No fix is known.",
-                     id="fix")
+        yield Static(Text(f"{self.what} failed."), id="what")
+        yield Static(Text(f"Why: {_sentence(self.error.message)}"), id="why")
+        yield Static(Text(f"Fix: {_sentence(self.error.fix)}" if self.error.fix else
+                          "No fix is known: the log below may say more."), id="fix")
         keys = ["Esc: back"]
         if self.retry:
             keys.append("r: retry")
         if self.log_file:
             keys.append("l: the full log")
         if self.field:
-            keys.append(f"g: go to the {self.key} field")
+            keys.append(f"g: go to the {self.key} field ({self.field[0]} screen)")
         yield Static("   ".join(keys), id="keys")
         log = Log(id="tail")
+        log.border_title = "The last lines of the log"
         yield log
 
     def on_mount(self) -> None:
         if self.log_lines:
-            self.query_one("#tail", Log).write_lines(self.log_lines)
+            # Wrapped to the screen (a Log cuts at its edge): the last lines
+            # often hold the whole story. Two spaces mark a continued line.
+            width = max(40, self.app.size.width - 4)
+            lines = [part for line in self.log_lines
+                     for part in textwrap.wrap(line, width, subsequent_indent="  ") or [""]]
+            self.query_one("#tail", Log).write("\n".join(lines))
         else:
             self.query_one("#tail").display = False
 

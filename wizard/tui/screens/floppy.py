@@ -1,27 +1,84 @@
 """Floppy: create the blank image, the Windows-side checklist with this
 build's commands (the VM's name asked for) as checkboxes, then verify: each
-check with its result and, when it fails, the fix."""
+check with its result and, when it fails, the fix.
+
+Two tabs share the screen at 80x24. "Steps" is the checklist above the
+highlighted step's commands, shown so they can be pasted: the image's long
+path in a shell variable on its own line (``FLOPPY=...``, see
+``wizard.tui.shell``), Ctrl+Y copies them. "Verify" lists the checks with
+their result in words (failures first) above the highlighted check's
+whole finding and fix, wrapped: nothing is cut at the screen's edge.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, ScrollableContainer, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, Label, SelectionList, Static
+from textual.widgets import (
+    DataTable,
+    Input,
+    Label,
+    SelectionList,
+    Static,
+    TabbedContent,
+    TabPane,
+)
 from textual.widgets.selection_list import Selection
 
 from wizard.core.errors import WizardError
 from wizard.floppy.blank import create_blank
-from wizard.floppy.checklist import Checklist, build_checklist
-from wizard.floppy.verify import verify_floppy
+from wizard.floppy.checklist import Checklist, ChecklistStep, build_checklist
+from wizard.floppy.verify import Check, Result, verify_floppy
 from wizard.tui.base import WizardScreen
 from wizard.tui.messages import Done, FloppyVerified, WorkFailed
+from wizard.tui.shell import with_variables
+
+# A check's result in words and a mark, so it reads the same without colour.
+MARKS = {Result.FAIL: "✗ FAIL", Result.SKIP: "- not checked", Result.PASS: "✓ pass"}
+# Failures first (what to fix), then what could not be checked, then passes.
+ORDER = {Result.FAIL: 0, Result.SKIP: 1, Result.PASS: 2}
+
+
+def step_lines(step: ChecklistStep, floppy: Path, disk: Path | None) -> tuple[list[str],
+                                                                               list[str]]:
+    """A step's commands as they can be pasted into a shell (long paths in
+    variables first), and its alternatives said with the same variables."""
+    paths = {"FLOPPY": str(floppy)}
+    if disk is not None:
+        paths["DISK"] = os.path.abspath(disk)
+    said = with_variables([*step.commands, *step.alternatives], paths)
+    variables = len(said) - len(step.commands) - len(step.alternatives)
+    commands = said[: variables + len(step.commands)]
+    return commands, said[variables + len(step.commands):]
+
+
+def ordered(checks: Iterable[Check]) -> list[Check]:
+    """Failures first, then the checks skipped, then the passes, each in the
+    verifier's order (the order an operator fixes them)."""
+    return sorted(checks, key=lambda check: ORDER[check.result])
+
+
+def check_text(check: Check) -> Text:
+    """Everything the verifier said of one check, to be wrapped, never cut."""
+    text = Text()
+    text.append(f"{MARKS[check.result]}: {check.title}\n", style="bold")
+    if check.detail:
+        text.append(f"Found: {check.detail}\n")
+    if check.fix and not check.passed:
+        text.append("Fix: ", style="bold")
+        text.append(f"{check.fix}\n")
+    if check.note:
+        text.append(f"Note: {check.note}\n")
+    text.rstrip()
+    return text
 
 
 class FloppyScreen(WizardScreen):
@@ -29,20 +86,33 @@ class FloppyScreen(WizardScreen):
     TITLE = "Floppy (the ramdisk)"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+b", "blank", "Create blank", id="floppy.blank"),
+        Binding("ctrl+y", "copy", "Copy", id="floppy.copy"),
         Binding("ctrl+r", "verify", "Verify", id="floppy.verify"),
         Binding("ctrl+n", "next", "Next", id="floppy.next"),
     ]
     DEFAULT_CSS = """
     FloppyScreen .row > Input#floppy-path { width: 2fr; }
     FloppyScreen .row > Label { width: auto; }
-    FloppyScreen #checklist { height: auto; max-height: 7; }
-    FloppyScreen #step { height: auto; max-height: 5; padding: 0 1; color: $text-muted; }
-    FloppyScreen #checks { max-height: 6; }
+    FloppyScreen #floppy-tabs { height: 1fr; }
+    FloppyScreen TabPane { padding: 0; height: 1fr; }
+    FloppyScreen #checklist { height: auto; max-height: 6; border: none; padding: 0; }
+    FloppyScreen #step-pane, FloppyScreen #check-pane { height: 1fr; padding: 0 1;
+                                                         border-top: hkey $panel; }
+    FloppyScreen #step-pane { overflow-x: auto; }
+    FloppyScreen #step, FloppyScreen #why { height: auto; width: 100%; }
+    /* A command is never broken at the edge: the pane scrolls sideways instead. */
+    FloppyScreen #commands { height: auto; width: auto; min-width: 100%;
+                             text-wrap: nowrap; text-style: bold; }
+    FloppyScreen #checks { height: auto; max-height: 9; }
+    FloppyScreen #check-detail { height: auto; }
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.checklist: Checklist | None = None
+        self.checks: list[Check] = []
+        # What Ctrl+Y copies: the highlighted step's commands.
+        self.copy_text = ""
 
     def body(self) -> Iterable[Widget]:
         c = self.wizard.choices
@@ -51,13 +121,22 @@ class FloppyScreen(WizardScreen):
             yield Input(c.floppy, id="floppy-path", placeholder="floppy image path")
             yield Label("VM")
             yield Input(c.vm, id="vm", placeholder="VM name")
-        yield SelectionList[int](id="checklist")
-        yield Static("", id="step")
+        with TabbedContent(id="floppy-tabs", initial="steps-tab"):
+            with TabPane("Steps in Windows", id="steps-tab"):
+                yield SelectionList[int](id="checklist")
+                with ScrollableContainer(id="step-pane"):
+                    yield Static("", id="step")
+                    yield Static("", id="commands")
+                    yield Static("", id="why")
+            with TabPane("Verify", id="verify-tab"):
+                yield DataTable(id="checks", cursor_type="row", zebra_stripes=False)
+                with VerticalScroll(id="check-pane"):
+                    yield Static("Ctrl+R reads the floppy image and checks it.",
+                                 id="check-detail")
         yield Static("", id="status")
-        yield DataTable(id="checks", cursor_type="row")
 
     def on_mount(self) -> None:
-        self.query_one("#checks", DataTable).add_columns("Check", "Result", "Found / fix")
+        self.query_one("#checks", DataTable).add_columns("Result", "Check")
         self.query_one("#floppy-path", Input).focus()
         self.show_checklist()
 
@@ -79,16 +158,20 @@ class FloppyScreen(WizardScreen):
         c = self.wizard.choices
         selection = self.query_one("#checklist", SelectionList)
         done = set(selection.selected)
+        highlighted = selection.highlighted
         selection.clear_options()
         if not c.floppy:
+            for part in ("#step", "#commands", "#why"):
+                self.query_one(part, Static).update("")
             self.query_one("#status", Static).update(
                 "Type the floppy image's path (Ctrl+B creates a blank one there).")
             return
         self.checklist = build_checklist(Path(c.floppy), c.vm or None, self.wizard.disk_report)
         for number, step in enumerate(self.checklist.steps):
-            selection.add_option(Selection(step.title, number, number in done))
-        if selection.highlighted is None and selection.option_count:
-            selection.highlighted = 0
+            selection.add_option(Selection(f"{number + 1}. {step.title}", number,
+                                           number in done))
+        if selection.option_count:
+            selection.highlighted = highlighted if highlighted is not None else 0
         self.show_step(selection.highlighted or 0)
 
     @on(SelectionList.SelectionHighlighted, "#checklist")
@@ -96,13 +179,32 @@ class FloppyScreen(WizardScreen):
         self.show_step(event.selection_index)
 
     def show_step(self, number: int) -> None:
-        """The highlighted step's commands, where to type them, and why."""
+        """The highlighted step whole: what, where, the commands to paste, and why."""
         checklist = self.checklist
         if checklist is None or not 0 <= number < len(checklist.steps):
             return
         step = checklist.steps[number]
-        lines = [f"{step.where}:", *(f"  {command}" for command in step.commands), step.why]
-        self.query_one("#step", Static).update(Text("\n".join(lines)))
+        report: Any = self.wizard.disk_report
+        disk = Path(report.path) if report is not None else None
+        commands, alternatives = step_lines(step, checklist.image, disk)
+        self.copy_text = "\n".join(commands)
+        where = f"{step.where[0].upper()}{step.where[1:]}"
+        self.query_one("#step", Static).update(Text.assemble(
+            (f"Step {number + 1} of {len(checklist.steps)}: {step.title}", "bold"),
+            f"\n{where} (Ctrl+Y copies these):"))
+        self.query_one("#commands", Static).update(Text("\n".join(commands)))
+        why = [step.why, *(f"Or, {alternative}" for alternative in alternatives)]
+        if number == 2:  # the copy step: what the disk inspection said of the files
+            why += [f"Note: {note}" for note in checklist.notes]
+        self.query_one("#why", Static).update(Text("\n".join(why)))
+
+    def action_copy(self) -> None:
+        if not self.copy_text:
+            self.notify("Type the floppy image's path first.")
+            return
+        self.app.copy_to_clipboard(self.copy_text)
+        lines = self.copy_text.count("\n") + 1
+        self.notify(f"Copied the step's {lines} command line(s).")
 
     def action_blank(self) -> None:
         self._read_fields()
@@ -127,8 +229,12 @@ class FloppyScreen(WizardScreen):
 
     def action_verify(self) -> None:
         self._read_fields()
-        if self.wizard.choices.floppy:
-            self.verify(Path(self.wizard.choices.floppy))
+        if not self.wizard.choices.floppy:
+            self.query_one("#status", Static).update("Type the floppy image's path first.")
+            return
+        self.query_one("#floppy-tabs", TabbedContent).active = "verify-tab"
+        self.query_one("#status", Static).update("Verifying...")
+        self.verify(Path(self.wizard.choices.floppy))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="floppy")
     def verify(self, path: Path) -> None:
@@ -141,14 +247,28 @@ class FloppyScreen(WizardScreen):
 
     @on(FloppyVerified)
     def verified(self, message: FloppyVerified) -> None:
+        report = message.report
+        self.checks = ordered(report.checks)
         table = self.query_one("#checks", DataTable)
         table.clear()
-        for check in message.report.checks:
-            said = check.fix if check.fix and not check.passed else check.detail
-            table.add_row(check.title, check.result.value, said)
+        for check in self.checks:
+            table.add_row(MARKS[check.result], check.title)
+        table.move_cursor(row=0)
+        table.focus()
+        self.show_check(0)
+        failures = len(report.failures)
         self.query_one("#status", Static).update(
-            "The floppy is ready: Ctrl+N goes on." if message.report.ready else
-            f"{len(message.report.failures)} check(s) failed: the fix is in each row.")
+            "The floppy is ready: Ctrl+N goes on." if report.ready else
+            f"{failures} check{'s' if failures != 1 else ''} failed: the first one's fix "
+            "is shown; Up/Down for the others.")
+
+    @on(DataTable.RowHighlighted, "#checks")
+    def check_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_check(event.cursor_row)
+
+    def show_check(self, row: int) -> None:
+        if 0 <= row < len(self.checks):
+            self.query_one("#check-detail", Static).update(check_text(self.checks[row]))
 
     @on(WorkFailed)
     def failed(self, message: WorkFailed) -> None:

@@ -1,5 +1,9 @@
 """memdisk: the one this system has, or one compiled from a syslinux tarball
-or folder (make's output live in a log view), or a file picked; then verified."""
+or folder (make's output live in a log view), or a file picked; then verified.
+
+The log view is shown only once make runs: before, a line says what the
+other choices are and where make's output will appear.
+"""
 
 from __future__ import annotations
 
@@ -55,15 +59,24 @@ class MemdiskScreen(WizardScreen):
         Binding("ctrl+r", "verify", "Verify", id="memdisk.verify"),
         Binding("ctrl+n", "next", "Next", id="memdisk.next"),
     ]
+    DEFAULT_CSS = """
+    MemdiskScreen #make-log { display: none; }
+    MemdiskScreen #make-log.shown { display: block; }
+    MemdiskScreen #choices { margin-top: 1; }
+    """
 
     def body(self) -> Iterable[Widget]:
-        yield Static("", id="found", classes="hint")
         with Horizontal(classes="row"):
             yield Label("memdisk")
             yield Input(self.wizard.choices.memdisk or self.wizard.choices.syslinux_source,
                         id="memdisk-path",
                         placeholder="memdisk file, or a syslinux tarball/folder to compile")
+        yield Static("", id="found", classes="hint")
         yield Static("", id="status")
+        yield Static("Other choices: Ctrl+O picks a memdisk file, or a syslinux release (a "
+                     "tarball or its unpacked folder): Enter, then Ctrl+B compiles memdisk "
+                     "from it, and make's output appears here.", id="choices",
+                     classes="hint")
         yield Log(max_lines=5000, id="make-log")
 
     def on_mount(self) -> None:
@@ -72,7 +85,8 @@ class MemdiskScreen(WizardScreen):
         self.query_one("#memdisk-path", Input).focus()
         found = find_memdisk()
         if found is not None:
-            self.query_one("#found", Static).update(f"Found {found.path}: {found.describe()}")
+            self.query_one("#found", Static).update(
+                f"Found on this system: {found.path} ({found.describe()})")
             if not self.wizard.choices.memdisk and not self.wizard.choices.syslinux_source:
                 self.wizard.choices.memdisk = str(found.path)
                 self.query_one("#memdisk-path", Input).value = str(found.path)
@@ -109,6 +123,8 @@ class MemdiskScreen(WizardScreen):
                 "A syslinux source: Ctrl+B compiles memdisk from it.")
             return
         self.wizard.choices.memdisk, self.wizard.choices.syslinux_source = str(path), ""
+        self.query_one("#make-log").remove_class("shown")
+        self.query_one("#choices").display = True
         self.verify(path)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="memdisk")
@@ -122,7 +138,16 @@ class MemdiskScreen(WizardScreen):
 
     def action_compile(self) -> None:
         source = self._path()
+        if not str(source).strip(".") or not source.exists():
+            self.query_one("#status", Static).update(
+                "Type the path of a syslinux tarball or folder first (or Ctrl+O).")
+            return
         self.query_one("#status", Static).update(f"Compiling memdisk from {source}...")
+        log = self.query_one("#make-log", Log)
+        log.clear()
+        log.border_title = f"make's output ({source.name})"
+        log.add_class("shown")
+        self.query_one("#choices").display = False
         self.compile(source, state_dir() / "work" / "memdisk")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="memdisk")
@@ -149,8 +174,9 @@ class MemdiskScreen(WizardScreen):
         info = message.info
         self.wizard.choices.memdisk, self.wizard.choices.syslinux_source = str(info.path), ""
         self.query_one("#memdisk-path", Input).value = str(info.path)
+        made = " (compiled just now)" if self.query_one("#make-log").has_class("shown") else ""
         self.query_one("#status", Static).update(
-            f"Verified: {info.describe()}. Ctrl+N goes on.")
+            f"Verified: {info.describe()}{made}. Ctrl+N goes on.")
 
     @on(WorkFailed)
     def failed(self, message: WorkFailed) -> None:
