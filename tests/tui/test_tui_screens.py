@@ -47,7 +47,7 @@ async def test_walk_every_screen_with_keys(sandbox_host) -> None:
         await pilot.press("ctrl+n")
         assert here(app) == "prerequisites"
         table = app.screen.query_one("#checks", DataTable)
-        await wait_for(pilot, lambda: table.row_count > 5)
+        await wait_for(pilot, lambda: "Checking" not in text_of(app, "#status"))  # all done
         rows = {str(table.get_row_at(i)[0]): str(table.get_row_at(i)[1])
                 for i in range(table.row_count)}
         assert rows["access key id"] == "ok"

@@ -1,7 +1,8 @@
 """The prerequisites table: each thing the recipe needs, found or not, and the fix.
 
 ``run_checks`` returns a list of ``CheckResult`` rows; the CLI's ``check``
-prints them and the TUI shows the same list. A row is ``needed`` when the
+prints them and the TUI shows the same rows, each as ``iter_checks`` yields
+it (the tools answer at once, an endpoint can take seconds). A row is ``needed`` when the
 chosen recipe cannot go on without it (make and nasm only when memdisk has
 to be compiled, qemu-img only when the disk image is not raw); everything
 the recipe needs being ``ok`` is what ``check`` exits 0 on.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -110,35 +111,68 @@ def run_checks(
     ``ini_paths``, ``region`` and ``user`` are handed to ``load_credentials``.
     A row about one input carries its answer key (``CheckResult.key``).
     """
+    return list(iter_checks(
+        recipe, eucarc=eucarc, disk=disk, work_dir=work_dir, convert_to=convert_to,
+        environ=environ, ini_paths=ini_paths, region=region, user=user, timeout=timeout,
+        path=path, sink=sink, cancel=cancel, load=load))
+
+
+def iter_checks(
+    recipe: str = "memdisk",
+    *,
+    eucarc: Path | None = None,
+    disk: Path | None = None,
+    work_dir: Path | None = None,
+    convert_to: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    ini_paths: Sequence[Path] | None = None,
+    region: str | None = None,
+    user: str | None = None,
+    timeout: float = 3.0,
+    path: str | None = None,
+    sink: Sink = discard,
+    cancel: CancelFlag | None = None,
+    load: Callable[[], Credentials] | None = None,
+) -> Iterator[CheckResult]:
+    """The rows of ``run_checks``, each as soon as its check is done.
+
+    For a live table (the TUI's Prerequisites screen): the tools answer at
+    once, an endpoint can take seconds; the caller shows each row as it comes
+    and may stop iterating between rows. An operator error (an unknown
+    recipe, a disk image that cannot be read) is raised where it happens,
+    after the rows before it.
+    """
     if recipe not in RECIPES:
         raise WizardError(f"unknown recipe {recipe!r}", "choose the memdisk or the native recipe",
                           key="build.mode")
     distro = current_distro()
-    results: list[CheckResult] = []
-    results += check_memdisk_and_tools(recipe, distro, path)
+    yield from _logged(iter_memdisk_and_tools(recipe, distro, path))
     report: DiskReport | None = None
     if disk is not None:
         report = inspect_disk(disk, recipe)
         if report.format != RAW and convert_to is not None:
             raw = convert_to_raw(disk, convert_to, sink=sink, cancel=cancel)
             report = inspect_disk(raw, recipe)
-    results.append(check_qemu_img(report, distro, path))
-    results.append(check_ntfs_reader())
+    yield from _logged([check_qemu_img(report, distro, path)])
+    yield from _logged([check_ntfs_reader()])
     if load is None:
         def load() -> Credentials:
             return load_credentials(
                 {"region": region} if region else {}, environ=environ, eucarc=eucarc,
                 ini_paths=ini_paths, region_name=region, user_name=user,
             )
-    results += check_credentials(load, timeout)
+    yield from _logged(iter_credentials(load, timeout))
     folder = convert_to or work_dir or _default_work_dir()
-    results.append(check_free_space(folder, report))
+    yield from _logged([check_free_space(folder, report)])
     if report is not None:
-        results += disk_rows(report, convert_to)
+        yield from _logged(disk_rows(report, convert_to))
+
+
+def _logged(results: Iterable[CheckResult]) -> Iterator[CheckResult]:
     for result in results:
         # Values are already masked (secrets) or paths: safe for the log file.
         log.info("check %s: %s (%s)", result.name, result.status, result.value)
-    return results
+        yield result
 
 
 def _default_work_dir() -> Path:
@@ -162,23 +196,27 @@ def _tool_row(name: str, title: str, distro: Distro, needed: bool, path: str | N
 def check_memdisk_and_tools(recipe: str, distro: Distro, path: str | None = None,
                             places: Iterable[Path] = MEMDISK_PLACES) -> list[CheckResult]:
     """memdisk, and make, nasm and a C compiler (needed only to compile it)."""
+    return list(iter_memdisk_and_tools(recipe, distro, path, places))
+
+
+def iter_memdisk_and_tools(recipe: str, distro: Distro, path: str | None = None,
+                           places: Iterable[Path] = MEMDISK_PLACES) -> Iterator[CheckResult]:
+    """The rows of ``check_memdisk_and_tools``, each tool's as soon as it answered."""
     info = find_memdisk(places)
     memdisk_needed = recipe == "memdisk"
     build_needed = memdisk_needed and info is None
-    rows: list[CheckResult] = []
     if info is not None:
-        rows.append(CheckResult("memdisk", True, f"{info.describe()} at {info.path}",
-                                None, memdisk_needed))
+        yield CheckResult("memdisk", True, f"{info.describe()} at {info.path}",
+                          None, memdisk_needed)
     else:
-        rows.append(CheckResult(
+        yield CheckResult(
             "memdisk", False, "no distribution memdisk found",
             f"{distro.install_command(['memdisk'])}, or build one from a syslinux release",
-            memdisk_needed, key="build.syslinux_source"))
+            memdisk_needed, key="build.syslinux_source")
     why = "needed to compile memdisk" if build_needed else "only to compile memdisk"
-    rows.append(_tool_row("make", "make", distro, build_needed, path, why))
-    rows.append(_tool_row("nasm", "nasm", distro, build_needed, path, why))
-    rows.append(_tool_row("cc", "C compiler", distro, build_needed, path, why))
-    return rows
+    yield _tool_row("make", "make", distro, build_needed, path, why)
+    yield _tool_row("nasm", "nasm", distro, build_needed, path, why)
+    yield _tool_row("cc", "C compiler", distro, build_needed, path, why)
 
 
 def check_qemu_img(report: DiskReport | None, distro: Distro,
@@ -206,11 +244,18 @@ def check_ntfs_reader() -> CheckResult:
 def check_credentials(load: Callable[[], Credentials],
                       timeout: float = 3.0) -> list[CheckResult]:
     """Each credential value and its source; certificates; both endpoints."""
+    return list(iter_credentials(load, timeout))
+
+
+def iter_credentials(load: Callable[[], Credentials],
+                     timeout: float = 3.0) -> Iterator[CheckResult]:
+    """The rows of ``check_credentials``: the values at once, then each endpoint's."""
     try:
         creds = load()
     except WizardError as exc:
-        return [CheckResult("credentials", False, exc.message, exc.fix or _CREDENTIAL_FIX,
-                            key=exc.key or "cloud.eucarc")]
+        yield CheckResult("credentials", False, exc.message, exc.fix or _CREDENTIAL_FIX,
+                          key=exc.key or "cloud.eucarc")
+        return
     shown = {name: (value, source) for name, value, source in creds.describe()}
     rows: list[CheckResult] = []
     for name in (*NEEDED_CREDENTIALS, *_OPTIONAL_CREDENTIALS):
@@ -228,8 +273,8 @@ def check_credentials(load: Callable[[], Credentials],
         else:
             rows.append(CheckResult(title, True, f"{value} (from {source})", None, needed))
     rows += check_certificates(creds)
-    rows += check_endpoints(creds, timeout)
-    return rows
+    yield from rows
+    yield from iter_endpoints(creds, timeout)
 
 
 def _cert_row(title: str, info: CertificateInfo, source: str) -> CheckResult:
@@ -282,7 +327,12 @@ def check_certificates(creds: Credentials) -> list[CheckResult]:
 
 
 def check_endpoints(creds: Credentials, timeout: float = 3.0) -> list[CheckResult]:
-    """Each of the EC2 and S3 endpoints: reachable, then a request signed with your keys.
+    """Each of the EC2 and S3 endpoints: reachable, then a request signed with your keys."""
+    return list(iter_endpoints(creds, timeout))
+
+
+def iter_endpoints(creds: Credentials, timeout: float = 3.0) -> Iterator[CheckResult]:
+    """The rows of ``check_endpoints``, each endpoint's as soon as it answered.
 
     Any HTTP answer to the plain request proves something listens (an
     unsigned request is refused by design), but not that it is the service
@@ -290,7 +340,6 @@ def check_endpoints(creds: Credentials, timeout: float = 3.0) -> list[CheckResul
     (DescribeAvailabilityZones, ListBuckets: what euca2ools' first commands
     send) must succeed for the row to be ok.
     """
-    rows: list[CheckResult] = []
     for name, title in (("ec2_url", "EC2 endpoint"), ("s3_url", "S3 endpoint")):
         item = getattr(creds, name)
         if item is None:
@@ -304,16 +353,15 @@ def check_endpoints(creds: Credentials, timeout: float = 3.0) -> list[CheckResul
                    f"that {where} can be reached from this machine")
         key = probe.key or FIELD_KEYS[name]
         if not probe.ok:
-            rows.append(CheckResult(title, False, f"{item.value}: {probe.detail}", fix, key=key))
+            yield CheckResult(title, False, f"{item.value}: {probe.detail}", fix, key=key)
             continue
         signed = signed_request(creds, "s3" if name == "s3_url" else "ec2")
         if signed is None:  # no keys to sign with: their own rows say so
-            rows.append(CheckResult(title, True, f"{item.value}: {probe.detail} (not signed: "
-                                    "no access key and secret key to sign with)", key=key))
+            yield CheckResult(title, True, f"{item.value}: {probe.detail} (not signed: "
+                              "no access key and secret key to sign with)", key=key)
             continue
         ok, said, signed_fix = signed
-        rows.append(CheckResult(title, ok, f"{item.value}: {said}", signed_fix, key=key))
-    return rows
+        yield CheckResult(title, ok, f"{item.value}: {said}", signed_fix, key=key)
 
 
 def signed_request(creds: Credentials, service: str) -> tuple[bool, str, str | None] | None:
