@@ -26,7 +26,7 @@ from wizard.floppy.blank import create_blank
 from wizard.recipe.context import StepContext
 from wizard.recipe.inputs import FloppyStep, MemdiskStep
 from wizard.recipe.plan import build_steps, step_infos
-from wizard.recipe.steps import step_sink
+from wizard.recipe.steps import Step, step_sink
 from wizard.session.answers import Answers, BuildAnswers, CloudAnswers
 from wizard.session.runner import run_session
 from wizard.session.store import SessionPaths, create_session
@@ -122,3 +122,13 @@ def test_a_session_failing_in_its_first_step_says_so_everywhere(tmp_path: Path) 
     logged = EventLogReader(paths.events).poll()
     assert [s.event for s in logged] == seen
     assert [s.seq for s in logged] == list(range(1, len(seen) + 1))
+
+
+def test_a_step_kind_without_run_cannot_be_made() -> None:
+    """``Step.run`` is abstract: a kind that forgets it fails when made, not mid-build."""
+
+    class Unfinished(Step):
+        pass
+
+    with pytest.raises(TypeError, match="run"):
+        Unfinished("x", "X")  # type: ignore[abstract]

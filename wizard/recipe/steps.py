@@ -20,6 +20,7 @@ returns the outputs.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -53,8 +54,9 @@ class Context(Protocol):
         """An output of an earlier step of this build (KeyError when it has none)."""
 
 
-class Step:
-    """One step of the recipe; subclasses give ``inputs``, ``done`` and ``run``."""
+class Step(abc.ABC):
+    """One step of the recipe; each kind gives ``run`` (and ``inputs``, ``done`` where
+    the defaults, no inputs and never done before, do not fit)."""
 
     id: str
     title: str
@@ -78,9 +80,9 @@ class Step:
         """Whether the outputs recorded when it was done (``recorded``) still hold."""
         return False
 
+    @abc.abstractmethod
     def run(self, ctx: Any, sink: Sink, cancel: CancelFlag) -> Outputs:
         """Do the step; returns its outputs (JSON: paths as strings, ids, digests)."""
-        raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.id!r})"
