@@ -5,6 +5,9 @@ eucarc, throw-away certificates and sample inputs into a folder, prints the
 whole memdisk recipe against them (``sandbox_recipe.py``; also written there
 as ``recipe.sh``, and as ``sandbox-answers.toml`` for ``run --answers`` once
 that command exists), and serves until Ctrl+C (or SIGTERM), then stops cleanly.
+With ``--exit-when-idle GRACE`` (the wizard's sandbox) it also ends by itself
+once nothing has needed it for GRACE seconds: no wizard holding its lease and
+no build running on it (``wizard.session.sandboxuse``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from wizard.cli.sandbox_recipe import recipe_lines, recipe_script
 from wizard.cloud.sandbox import ACCOUNT, Sandbox, start_sandbox
 from wizard.core.files import write_atomic
 from wizard.memdisk.find import find_memdisk
+from wizard.session.sandboxuse import CHECK_EVERY, IdleWatch
 
 
 def register(subparsers: Any) -> None:
@@ -38,6 +42,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--check-delay", metavar="SECONDS", type=float, default=0.0,
                         help="keep each registered image pending this long before its bundle "
                         "is checked, as a busy cloud does (default: 0)")
+    parser.add_argument("--exit-when-idle", metavar="SECONDS", type=float, default=None,
+                        help="end by itself once, for SECONDS, no wizard uses it and no "
+                        "build of a saved session runs on it (checked every "
+                        f"{CHECK_EVERY:.0f} s; the wizard's sandbox runs so)")
     parser.set_defaults(handler=run)
 
 
@@ -64,9 +72,18 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  SAMPLE {what + ':':<13} {path.name}  (a sample, not Windows)")
             for line in _first_steps(sandbox):
                 print(line)
+            idle = None
+            if args.exit_when_idle is not None:
+                grace = max(0.0, args.exit_when_idle)
+                idle = IdleWatch(sandbox.folder, grace)
+                print(f"It ends by itself {grace:.0f} s after the last wizard and build "
+                      "using it are gone.")
             print("Serving until Ctrl+C.", flush=True)
-            while not stopping.wait(0.5):
-                pass
+            while not stopping.wait(CHECK_EVERY if idle else 0.5):
+                if idle is not None and idle.ended():
+                    print("No wizard and no build use the sandbox cloud any more.",
+                          file=sys.stderr, flush=True)
+                    break
             print("Stopping the sandbox cloud.", file=sys.stderr, flush=True)
     finally:
         for sig, handler in previous.items():

@@ -46,6 +46,7 @@ from typing import Any
 from wizard.cloud.imageapi import ImageFront, Refusal
 from wizard.cloud.imagecheck import BundleChecker, CloudKeys, MotoStore
 from wizard.cloud.imagetable import ImageTable
+from wizard.cloud.lease import folder_lock_path
 from wizard.cloud.pathproxy import PathProxy
 from wizard.cloud.samples import make_sample_disk, make_sample_floppy, make_sample_memdisk
 from wizard.core.dirs import private_dir
@@ -247,7 +248,7 @@ def _moto_console(port: int) -> Callable[[str], str]:
 
 def _lock(folder: Path) -> int:
     """Hold the folder for this sandbox; refuse it while another sandbox runs there."""
-    path = folder / CLOUD_DIR / "lock"
+    path = folder_lock_path(folder)
     try:
         # Never through a link planted there: the pid written below would
         # replace the bytes of whatever it points at.
