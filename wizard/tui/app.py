@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,7 +27,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from wizard import PROGRAM
-from wizard.core.errors import WizardError
+from wizard.core.errors import Cancelled, WizardError, interrupted
 from wizard.core.logs import FILE_ONLY, get_logger
 from wizard.tui import sessionlink
 from wizard.tui.base import WizardScreen
@@ -99,6 +100,9 @@ class WizardApp(App[int]):
         # The session whose build this wizard started or follows.
         self.session: str | None = None
         self.hung_up = False
+        # The signals this app handles, and the line a signal that ended it leaves.
+        self._caught: list[int] = []
+        self.stop_line: str | None = None
         # The run's log file (the CLI's), named in the one line a crash leaves.
         self.log_file: Path | None = None
         self.crash_line: str | None = None
@@ -107,9 +111,7 @@ class WizardApp(App[int]):
 
     # -- start and stop -------------------------------------------------------
     def on_mount(self) -> None:
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            # Not in a test's event loop off the main thread, nor on Windows.
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.hang_up)
+        self._catch_signals()
         name = self.attach_to or (self._running_session() if self.open_running else None)
         from wizard.tui.screens.start import StartScreen
 
@@ -127,10 +129,45 @@ class WizardApp(App[int]):
 
         import_all()
 
-    def hang_up(self) -> None:
-        """SIGHUP: the terminal is gone. Leave now; the build is another process."""
-        self.hung_up = True
-        self.exit(0)
+    def _catch_signals(self) -> None:
+        """SIGHUP (the terminal is gone: an SSH drop) and SIGTERM end the wizard the way
+        Ctrl+Q does, the terminal given back. Textual handles neither: left alone, each
+        kills the process with the terminal in raw mode and reporting the mouse.
+
+        Windows has neither signal. Python runs signal handlers in the main thread
+        only, so an app run in another thread leaves them alone, as it leaves a signal
+        someone chose to ignore (``nohup`` ignores SIGHUP).
+        """
+        if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGHUP, signal.SIGTERM):
+            if signal.getsignal(signum) is signal.SIG_IGN:
+                continue
+            loop.add_signal_handler(signum, self.stopped_by, signal.Signals(signum).name)
+            self._caught.append(signum)
+
+    def _release_signals(self) -> None:
+        """The loop's handlers go with the app (a later app in one process, the tests)."""
+        with contextlib.suppress(RuntimeError):
+            loop = asyncio.get_running_loop()
+            for signum in self._caught:
+                loop.remove_signal_handler(signum)
+        self._caught.clear()
+
+    def on_unmount(self) -> None:
+        self._release_signals()
+
+    def stopped_by(self, name: str) -> None:
+        """SIGHUP or SIGTERM: leave now; a build is another process and goes on."""
+        self.hung_up = name == "SIGHUP"
+        goes_on = (f"; the build {self.session} goes on" if self.build_running() else "")
+        stop = Cancelled(interrupted(name, f"the wizard ended{goes_on}"),
+                         f"start `{PROGRAM}` again to follow it" if goes_on
+                         else f"start `{PROGRAM}` again")
+        log.warning("%s", stop.one_line())
+        self.stop_line = stop.one_line()
+        self.exit(1, return_code=1)
 
     def _running_session(self) -> str | None:
         """The most recently active session whose build holds its lock."""
@@ -192,9 +229,10 @@ class WizardApp(App[int]):
         self.push_screen(ConfirmQuit(text), answered)
 
     def stop_sandbox_unless_needed(self) -> None:
-        """At exit: the sandbox stays up only while a build still needs it."""
-        if self.sandbox is not None and not self.build_running():
-            self.sandbox.stop()
+        """At exit: the sandbox stays up only while a build or another wizard needs it
+        (and then ends by itself once neither does: ``sandbox_host``)."""
+        if self.sandbox is not None:
+            self.sandbox.leave()
 
     def _fatal_error(self) -> None:
         """A bug reached the app: the traceback goes to the log file, the operator
@@ -288,7 +326,8 @@ def run_app(sandbox: bool = False, log_file: Path | None = None) -> int:
             raise
     finally:
         app.stop_sandbox_unless_needed()
-    if app.crash_line:
+    line = app.crash_line or (f"{PROGRAM}: error: {app.stop_line}" if app.stop_line else None)
+    if line:
         with contextlib.suppress(OSError, ValueError):
-            print(app.crash_line, file=sys.stderr)
+            print(line, file=sys.stderr)
     return app.return_code or 0
