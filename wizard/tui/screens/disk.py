@@ -8,6 +8,7 @@ Windows has ``\\WINDOWS\\SysWOW64``) and becomes the Build screen's default.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -115,7 +116,12 @@ class DiskScreen(WizardScreen):
         lines.append(self._architecture(message.arch))
         lines += [f"Problem:     {p}" for p in report.problems]
         lines += [f"Warning:     {w}" for w in report.warnings]
-        self.query_one("#inspection", Static).update(Text("\n".join(lines)))
+        # Wrapped under the values, not under the labels (13 columns).
+        width = max(40, self.app.size.width - 4)
+        wrapped = [part for line in lines
+                   for part in textwrap.wrap(line, width, subsequent_indent=" " * 13,
+                                                 break_on_hyphens=False)]
+        self.query_one("#inspection", Static).update(Text("\n".join(wrapped)))
         status = ("Ready: Ctrl+N goes on." if not report.problems else
                   "The image has problems (above).")
         if report.format != RAW:
@@ -132,7 +138,7 @@ class DiskScreen(WizardScreen):
             return (f"Arch:        not read ({found.why}): the build uses {c.arch}; "
                     "change it on the Build screen if wrong")
         c.arch, c.arch_reason = found.arch, f"read from the disk: {found.why}"
-        return f"Arch:        {found.arch} ({found.why}): the build uses it"
+        return f"Arch:        {found.arch}, the build's default ({found.why})"
 
     @on(WorkFailed)
     def failed(self, message: WorkFailed) -> None:

@@ -74,7 +74,8 @@ class ErrorScreen(WizardScreen):
             # often hold the whole story. Two spaces mark a continued line.
             width = max(40, self.app.size.width - 4)
             lines = [part for line in self.log_lines
-                     for part in textwrap.wrap(line, width, subsequent_indent="  ") or [""]]
+                     for part in textwrap.wrap(line, width, subsequent_indent="  ",
+                                               break_on_hyphens=False) or [""]]
             self.query_one("#tail", Log).write("\n".join(lines))
         else:
             self.query_one("#tail").display = False

@@ -26,7 +26,6 @@ from textual.widgets import (
     DataTable,
     Input,
     Label,
-    SelectionList,
     Static,
     TabbedContent,
     TabPane,
@@ -40,6 +39,7 @@ from wizard.floppy.verify import Check, Result, verify_floppy
 from wizard.tui.base import WizardScreen
 from wizard.tui.messages import Done, FloppyVerified, WorkFailed
 from wizard.tui.shell import with_variables
+from wizard.tui.toggles import SelectionList
 
 # A check's result in words and a mark, so it reads the same without colour.
 MARKS = {Result.FAIL: "✗ FAIL", Result.SKIP: "- not checked", Result.PASS: "✓ pass"}
@@ -103,7 +103,7 @@ class FloppyScreen(WizardScreen):
     /* A command is never broken at the edge: the pane scrolls sideways instead. */
     FloppyScreen #commands { height: auto; width: auto; min-width: 100%;
                              text-wrap: nowrap; text-style: bold; }
-    FloppyScreen #checks { height: auto; max-height: 9; }
+    FloppyScreen #checks { height: auto; max-height: 10; }
     FloppyScreen #check-detail { height: auto; }
     """
 
@@ -161,8 +161,11 @@ class FloppyScreen(WizardScreen):
         highlighted = selection.highlighted
         selection.clear_options()
         if not c.floppy:
-            for part in ("#step", "#commands", "#why"):
+            for part in ("#commands", "#why"):
                 self.query_one(part, Static).update("")
+            self.query_one("#step", Static).update(
+                "The steps appear here, with their commands, once the floppy image's path "
+                "is typed (Enter).")
             self.query_one("#status", Static).update(
                 "Type the floppy image's path (Ctrl+B creates a blank one there).")
             return
@@ -257,6 +260,9 @@ class FloppyScreen(WizardScreen):
         table.focus()
         self.show_check(0)
         failures = len(report.failures)
+        tabs = self.query_one("#floppy-tabs", TabbedContent)
+        tabs.get_tab("verify-tab").label = ("Verify: ready" if report.ready else
+                                            f"Verify: {failures} failed")
         self.query_one("#status", Static).update(
             "The floppy is ready: Ctrl+N goes on." if report.ready else
             f"{failures} check{'s' if failures != 1 else ''} failed: the first one's fix "
