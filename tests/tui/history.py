@@ -64,6 +64,28 @@ def mid_upload() -> list[tuple[float, Event]]:
     return events
 
 
+def waiting_for_available() -> list[tuple[float, Event]]:
+    """The disk image uploaded and registered, the cloud still preparing it."""
+    events = mid_upload()
+    t = events[-1][0]
+    disk = 8 * 1024 * MiB
+    location = "winxp-images/winxp-image.manifest.xml"
+    for i in range(32, 81):
+        t += 10
+        events.append((t, StepProgress("image.upload", i * 100 * MiB, disk, i * 10, 800)))
+    events += [
+        (t, StepFinished("image.upload", {"location": location})),
+        (t, StepStarted("image.register", "Register the disk image")),
+        (t, StepPhase("image.register", f"Registering {location}")),
+        (t + 2, StepPhase("image.register", "waiting for available")),
+        (t + 2, LogLine("image.register", "waiting for emi-1c2d3e4f to become available "
+                                          "(the cloud checks its bundle first)")),
+        (t + 2, LogLine("image.register", "emi-1c2d3e4f: pending")),
+        (t + 32, LogLine("image.register", "emi-1c2d3e4f: pending after 30 s")),
+    ]
+    return events
+
+
 def write_history(path: Path, events: list[tuple[float, Event]]) -> None:
     lines = [stamped_to_json(Stamped(seq, ts, event))
              for seq, (ts, event) in enumerate(events, 1)]

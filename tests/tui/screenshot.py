@@ -18,12 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 async def shoot(out: Path) -> None:
-    from textual.widgets import Static
-
     from tests.tui.history import mid_upload, write_history
     from wizard.session.lock import BuildLock
     from wizard.session.store import claim_session
     from wizard.tui.app import make_app
+    from wizard.tui.screens.build import Figures
 
     paths = claim_session("winxp")
     write_history(paths.events, mid_upload())
@@ -32,8 +31,8 @@ async def shoot(out: Path) -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             while getattr(app.screen, "NAME", "") != "build":
                 await pilot.pause(0.05)
-            figures = app.screen.query_one("#image-upload-text", Static)
-            while "part 310" not in str(figures.content):
+            figures = app.screen.query_one("#image-upload-text", Figures)
+            while "part 310/800" not in figures.words:
                 await pilot.pause(0.05)
             await pilot.pause()
             app.save_screenshot(filename=out.name, path=str(out.parent))

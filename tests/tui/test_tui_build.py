@@ -18,6 +18,7 @@ from wizard.session.store import SessionPaths
 from wizard.tui import sessionlink
 from wizard.tui.app import ConfirmQuit, make_app
 from wizard.tui.help import HelpScreen
+from wizard.tui.screens.build import Figures
 
 SIZE = (80, 24)
 
@@ -60,14 +61,14 @@ async def test_quit_while_building_then_relaunch_into_it(slow_sandbox: Path) -> 
     async with first.run_test(size=SIZE) as pilot:
         await walk_to_build(first, pilot)
         await pilot.press("ctrl+g")
-        await wait_for(pilot, lambda: "image.upload" in text_of(first, "#status"), 60)
+        await wait_for(pilot, lambda: "Upload the disk image" in text_of(first, "#status"), 60)
         session = first.session
         assert session is not None
         # Back a screen and on again: the running build's screen, not a second build.
         await pilot.press("escape")
         assert here(first) == "floppy"
         await pilot.press("ctrl+n")
-        await wait_for(pilot, lambda: "image.upload" in text_of(first, "#status"))
+        await wait_for(pilot, lambda: "Upload the disk image" in text_of(first, "#status"))
         assert getattr(first.screen, "session", None) == session
         assert [s.name for s in list_sessions()] == [session]
         await pilot.press("ctrl+q")
@@ -86,8 +87,10 @@ async def test_quit_while_building_then_relaunch_into_it(slow_sandbox: Path) -> 
         assert second.session == session
         log = second.screen.query_one("#build-log", Log)
         await wait_for(pilot, lambda: any("kernel.bundle" in str(line) for line in log.lines))
-        assert "registered eki-" in str(second.screen.query_one("#kernel-head", Static)
-                                         .content)
+        await wait_for(pilot, lambda: str(second.screen.query_one(
+            "#kernel-register", Static).content).endswith(" available"))
+        assert str(second.screen.query_one("#kernel-register", Static).content).startswith(
+            "eki-")
         await wait_for(pilot, lambda: here(second) == "done", seconds=120)
         assert "EMI  emi-" in text_of(second, "#ids")
 
@@ -97,7 +100,7 @@ async def test_cancel_asks_stops_and_start_resumes(slow_sandbox: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await walk_to_build(app, pilot)
         await pilot.press("ctrl+g")
-        await wait_for(pilot, lambda: "image.upload" in text_of(app, "#status"), 60)
+        await wait_for(pilot, lambda: "Upload the disk image" in text_of(app, "#status"), 60)
         session = app.session
         assert session is not None
         await pilot.press("c")
@@ -105,6 +108,8 @@ async def test_cancel_asks_stops_and_start_resumes(slow_sandbox: Path) -> None:
         assert sessionlink.running_pid(session) is not None
         await pilot.press("c", "y")
         await wait_for(pilot, lambda: "stopped at image.upload" in text_of(app, "#status"), 60)
+        # The row says it: the upload was interrupted, not failed.
+        assert "interrupted" in app.screen.query_one("#image-upload-text", Figures).words
         assert sessionlink.running_pid(session) is None
         [summary] = [s for s in list_sessions() if s.name == session]
         assert summary.status == "interrupted"

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from tests.tui.conftest import wait_for
 from tests.tui.history import mid_upload, write_history
@@ -21,6 +21,7 @@ from wizard.core.errors import WizardError
 from wizard.session.lock import BuildLock
 from wizard.session.store import SessionPaths, claim_session
 from wizard.tui.app import make_app
+from wizard.tui.screens.build import Figures
 from wizard.tui.screens.done import DoneScreen
 
 FIXED = Path("/tmp/euca-windows-wizard-snapshots")
@@ -59,8 +60,8 @@ def test_build_screen_mid_upload(snap_compare, fixed_state: Path) -> None:
     app = make_app(open_running=True)  # finds the running build by its lock
 
     async def before(pilot) -> None:
-        await wait_for(pilot, lambda: "8.0 GiB, part 310" in str(
-            pilot.app.screen.query_one("#image-upload-text", Static).content))
+        await wait_for(pilot, lambda: "part 310/800" in pilot.app.screen.query_one(
+            "#image-upload-text", Figures).words)
         await pilot.pause()
 
     with BuildLock(paths.lock, "winxp"):

@@ -3,7 +3,8 @@
 It is a sink for the engine's events (``wizard.core.events``). On a
 terminal it redraws one line at most ten times a second; elsewhere it
 prints a plain line every tenth of the work, so a log of an unattended run
-stays readable.
+stays readable. The figures (bytes, parts, rate, time left) are worded by
+``wizard.core.figures``, as the wizard's Build screen words them.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import shutil
 import sys
 import time
 from typing import TextIO
-
-import humanize
 
 from wizard.core.events import (
     Event,
@@ -27,6 +26,7 @@ from wizard.core.events import (
     StepStarted,
     StepWarning,
 )
+from wizard.core.figures import RateWindow, transfer_figures
 
 _BAR = 24
 
@@ -58,10 +58,6 @@ def fit_line(title: str, fraction: float, figures: str, columns: int) -> str:
     return f"{bar(8)} {tail}"[:room]
 
 
-def _size(n: float) -> str:
-    return str(humanize.naturalsize(n, binary=True))
-
-
 class ConsoleProgress:
     """Render engine events for an operator watching a terminal (or not)."""
 
@@ -69,7 +65,7 @@ class ConsoleProgress:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
         self._title = ""
-        self._start = time.monotonic()
+        self._rate = RateWindow()
         self._last_draw = 0.0
         self._last_tenth = -1
         self._drawn = False
@@ -90,14 +86,14 @@ class ConsoleProgress:
     def __call__(self, event: Event) -> None:
         if isinstance(event, StepStarted):
             self._title = event.title
-            self._start = self._now()
+            self._rate.restart(self._now())
             self._last_tenth = -1
             if not self.tty:
                 self._line(f"{event.title}…")
         elif isinstance(event, StepPhase):
             # A new phase ("Uploading ..." after "Checking the parts"): rates and
             # time left count from here, the bar keeps the step's title.
-            self._start = self._now()
+            self._rate.restart(self._now())
             self._last_tenth = -1
             if not self.tty:
                 self._line(f"{event.phase}…")
@@ -112,20 +108,13 @@ class ConsoleProgress:
 
     def _progress(self, event: StepProgress) -> None:
         now = self._now()
-        elapsed = max(now - self._start, 1e-6)
-        rate = event.done / elapsed
-        parts = ""
-        if event.parts_total is not None:
-            parts = f", part {event.parts_done or 0}/{event.parts_total}"
-        if event.total:
-            fraction = min(event.done / event.total, 1.0)
-            left = (event.total - event.done) / rate if rate > 0 else 0.0
-            eta = humanize.naturaldelta(left) + " left" if fraction < 1 else "done"
-            figures = (f"{_size(event.done)} of {_size(event.total)}{parts}, "
-                       f"{_size(rate)}/s, {eta}")
-        else:
-            fraction = 0.0
-            figures = f"{_size(event.done)}{parts}, {_size(rate)}/s"
+        self._rate.add(now, event.done)
+        fraction = min(event.done / event.total, 1.0) if event.total else 0.0
+        figures = transfer_figures(
+            event.done, event.total, parts_done=event.parts_done,
+            parts_total=event.parts_total, rate=self._rate.rate,
+            seconds_left=self._rate.seconds_left(event.done, event.total),
+            state="done" if event.total and fraction >= 1 else None)
         if self.tty:
             final = event.total is not None and event.done >= event.total
             if not final and now - self._last_draw < 0.1:

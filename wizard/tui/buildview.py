@@ -4,16 +4,18 @@ Pure Python (no Textual), so it is tested on its own and a re-attached
 viewer rebuilds exactly the view a live one has: everything shown is
 computed from the events and their timestamps (``Stamped.ts``), never from
 the viewer's own clock. Rates and time left come from a sliding window of
-progress samples; a replay from offset 0 gives the same figures.
+progress samples (``wizard.core.figures``, which words them for the CLI
+too); a replay from offset 0 gives the same figures.
+
+A row is three lines, one a phase: the bundle, the upload, and the
+registration with the wait for ``available`` (the image's id once known).
 """
 
 from __future__ import annotations
 
-from collections import deque
+import re
 from dataclasses import dataclass, field
 from typing import Any
-
-import humanize
 
 from wizard.core.events import (
     LogLine,
@@ -24,13 +26,23 @@ from wizard.core.events import (
     StepStarted,
     StepWarning,
 )
+from wizard.core.figures import RateWindow, transfer_words
 
 ARTIFACTS = ("kernel", "ramdisk", "image")
-ARTIFACT_TITLES = {"kernel": "Kernel (memdisk)", "ramdisk": "Ramdisk (floppy)",
-                   "image": "Disk image"}
-# Seconds of progress samples a rate is measured over: long enough to smooth
-# one slow part, short enough to follow a store that slows down.
-RATE_WINDOW = 20.0
+# Short enough for the rows' left column at 80 columns ("Disk image" wraps in two).
+ARTIFACT_TITLES = {"kernel": "Kernel", "ramdisk": "Ramdisk", "image": "Disk image"}
+# The register step's log lines name the image as soon as it is registered,
+# before the step ends with it ("waiting for eki-... to become available",
+# "eki-...: pending"): the row shows it while the cloud prepares the image.
+_IMAGE_ID = re.compile(r"\b(?:e|a)[kmr]i-[0-9A-Fa-f]{8,}\b")
+_IMAGE_STATE = re.compile(r"^(?:e|a)[kmr]i-[0-9A-Fa-f]{8,}: ([a-z ]+?)(?: after .*)?$")
+WAITING_PHASE = "waiting for available"
+
+
+def stop_word(message: str) -> str:
+    """What a StepFailed means for a row: "interrupted" (Cancel, Ctrl+C, SIGTERM,
+    SIGHUP: the runner's words "interrupted by ...") or "failed"."""
+    return "interrupted" if message.startswith(("interrupted", "cancelled")) else "failed"
 
 
 @dataclass
@@ -41,57 +53,60 @@ class Transfer:
     total: int | None = None
     parts_done: int | None = None
     parts_total: int | None = None
-    state: str = "pending"  # pending, running, done, failed
-    samples: deque[tuple[float, int]] = field(default_factory=deque)
+    state: str = "pending"  # pending, running, done, failed, interrupted
+    window: RateWindow = field(default_factory=RateWindow)
 
     def add(self, ts: float, done: int, total: int | None) -> None:
         self.done, self.total = done, total
-        self.samples.append((ts, done))
-        while len(self.samples) > 2 and ts - self.samples[0][0] > RATE_WINDOW:
-            self.samples.popleft()
+        self.window.add(ts, done)
 
     @property
     def rate(self) -> float | None:
         """Bytes a second over the window, from the events' own timestamps."""
-        if len(self.samples) < 2:
-            return None
-        (t0, d0), (t1, d1) = self.samples[0], self.samples[-1]
-        if t1 <= t0 or d1 < d0:
-            return None
-        return (d1 - d0) / (t1 - t0)
+        return self.window.rate
 
     @property
     def seconds_left(self) -> float | None:
-        rate = self.rate
-        if not rate or self.total is None:
-            return None
-        return max(self.total - self.done, 0) / rate
+        return self.window.seconds_left(self.done, self.total)
+
+    def words(self) -> list[str]:
+        """The figures' pieces (``core.figures.transfer_words``), or the state alone."""
+        if self.state == "pending":
+            return ["waiting"]
+        return transfer_words(self.done, self.total, parts_done=self.parts_done,
+                              parts_total=self.parts_total,
+                              rate=self.rate if self.state == "running" else None,
+                              seconds_left=self.seconds_left,
+                              state=None if self.state == "running" else self.state)
 
     def describe(self) -> str:
         """One short line: bytes, parts, rate and time left, read at a glance."""
+        return ", ".join(word for word in self.words() if word)
+
+
+@dataclass
+class Registration:
+    """Registering one image and waiting until the cloud says it is ``available``."""
+
+    state: str = "pending"  # pending, running, waiting, done, failed, interrupted
+    phase: str = ""
+    image_id: str | None = None
+    image_state: str | None = None  # the cloud's word while waiting: pending, ...
+    already: bool = False
+
+    def describe(self) -> str:
+        """The row's third line."""
+        shown = self.image_id or "the image"
         if self.state == "pending":
-            return "waiting"
-        size = humanize.naturalsize(self.done, binary=True)
-        if self.total and self.state != "done":
-            total = humanize.naturalsize(self.total, binary=True)
-            done_figure, done_unit = size.split(" ")
-            if total.endswith(" " + done_unit):  # 3.0/8.0 GiB: 80 columns are few
-                size = f"{done_figure}/{total}"
-            else:
-                size += "/" + total
-        words = [size]
-        if self.parts_total:
-            words.append(f"part {self.parts_done or 0}/{self.parts_total}")
+            return "register: waiting"
         if self.state == "running":
-            rate = self.rate
-            if rate:
-                words.append(humanize.naturalsize(rate, binary=True) + "/s")
-            left = self.seconds_left
-            if left is not None:
-                words.append(humanize.naturaldelta(left) + " left")
-        else:
-            words.append(self.state)
-        return ", ".join(words)
+            return self.phase or "registering"
+        if self.state == "waiting":
+            cloud = f" ({self.image_state})" if self.image_state else ""
+            return f"{shown} registered, waiting for available{cloud}"
+        if self.state == "done":
+            return f"{shown} available" + (", registered before" if self.already else "")
+        return f"register: {self.state}" + (f" ({shown})" if self.image_id else "")
 
 
 @dataclass
@@ -101,28 +116,15 @@ class ImageRow:
     artifact: str
     bundle: Transfer = field(default_factory=Transfer)
     upload: Transfer = field(default_factory=Transfer)
-    register: str = "waiting"
-    image_id: str | None = None
+    registration: Registration = field(default_factory=Registration)
 
     @property
     def title(self) -> str:
         return ARTIFACT_TITLES[self.artifact]
 
     @property
-    def doing(self) -> str:
-        """The row's state in a word or two, for its title line."""
-        if self.register != "waiting":
-            return self.register
-        for word, transfer in (("uploading", self.upload), ("bundling", self.bundle)):
-            if transfer.state == "running":
-                return word
-            if transfer.state == "failed":
-                return f"{word} failed"
-        if self.upload.state == "done":
-            return "uploaded"
-        if self.bundle.state == "done":
-            return "bundled"
-        return "waiting"
+    def image_id(self) -> str | None:
+        return self.registration.image_id
 
 
 @dataclass
@@ -135,23 +137,24 @@ class Failure:
 
 @dataclass(frozen=True)
 class TransferShow:
-    """What a progress bar and its label show, copied out of the model."""
+    """What a progress bar and its figures show, copied out of the model."""
 
     done: int
     total: int | None
     state: str
-    text: str
+    words: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class RowShow:
-    head: str
     bundle: TransferShow
     upload: TransferShow
+    register: str
 
 
 def show_transfer(transfer: Transfer) -> TransferShow:
-    return TransferShow(transfer.done, transfer.total, transfer.state, transfer.describe())
+    return TransferShow(transfer.done, transfer.total, transfer.state,
+                        tuple(transfer.words()))
 
 
 @dataclass
@@ -162,6 +165,7 @@ class BuildView:
     # Steps outside the three rows (prerequisites, memdisk, floppy): status words.
     other_steps: dict[str, str] = field(default_factory=dict)
     current: str | None = None
+    current_title: str | None = None
     phase: str | None = None
     failure: Failure | None = None
     warnings: list[str] = field(default_factory=list)
@@ -183,13 +187,18 @@ class BuildView:
         artifact, _, kind = step.partition(".")
         row = self.rows.get(artifact) if kind else None
         if isinstance(event, StepStarted):
-            self.current, self.phase, self.failure = step, None, None
+            self.current, self.current_title = step, event.title
+            self.phase, self.failure = None, None
             self._set_state(row, kind, step, "running")
+            self._restart_rate(row, kind, ts)
             return [f"{step}: {event.title}"]
         if isinstance(event, StepPhase):
             self.phase = event.phase
+            self._restart_rate(row, kind, ts)  # checking the parts is no sending
             if row is not None and kind == "register":
-                row.register = self.phase
+                registration = row.registration
+                registration.phase = event.phase
+                registration.state = "waiting" if event.phase == WAITING_PHASE else "running"
             return [f"{step}: {self.phase}"]
         if isinstance(event, StepProgress):
             transfer = self._transfer(row, kind)
@@ -199,6 +208,8 @@ class BuildView:
                 transfer.parts_done, transfer.parts_total = event.parts_done, event.parts_total
             return []
         if isinstance(event, LogLine):
+            if row is not None and kind == "register":
+                self._note_registration(row.registration, event.text)
             return [f"{step}: {event.text}" if step else event.text]
         if isinstance(event, StepWarning):
             self.warnings.append(event.text)
@@ -208,18 +219,35 @@ class BuildView:
             if row is not None and kind == "register":
                 found = _image_id(event.outputs)
                 if found:
-                    row.image_id = found
+                    row.registration.image_id = found
                     self.ids[artifact] = found
-                row.register = f"registered {found}" if found else "registered"
+                row.registration.already = bool(event.outputs.get("already_registered"))
             if self.current == step:
-                self.current, self.phase = None, None
+                self.current, self.current_title, self.phase = None, None, None
             return [f"{step}: done"]
         if isinstance(event, StepFailed):
-            self._set_state(row, kind, step, "failed")
+            self._set_state(row, kind, step, stop_word(event.message))
+            if self.current == step:
+                self.current, self.current_title, self.phase = None, None, None
             self.failure = Failure(step, event.message, event.fix, event.key)
             fix = f" Fix: {event.fix}." if event.fix else ""
             return [f"{step}: FAILED: {event.message}.{fix}"]
         return []
+
+    @staticmethod
+    def _note_registration(registration: Registration, text: str) -> None:
+        if registration.image_id is None:
+            found = _IMAGE_ID.search(text)
+            if found:
+                registration.image_id = found.group(0)
+        said = _IMAGE_STATE.match(text)
+        if said and registration.state == "waiting":
+            registration.image_state = said.group(1)
+
+    def _restart_rate(self, row: ImageRow | None, kind: str, ts: float) -> None:
+        transfer = self._transfer(row, kind)
+        if transfer is not None:
+            transfer.window.restart(ts)
 
     def _transfer(self, row: ImageRow | None, kind: str) -> Transfer | None:
         if row is None:
@@ -233,23 +261,28 @@ class BuildView:
             if state == "done" and transfer.total is not None:
                 transfer.done = transfer.total
         elif row is not None and kind == "register":
-            row.register = {"running": "registering", "failed": "failed"}.get(state,
-                                                                             row.register)
+            row.registration.state = state
+            if state == "running":
+                row.registration.phase, row.registration.image_state = "", None
         elif row is None and step:
             self.other_steps[step] = state
 
     def rows_shown(self) -> dict[str, RowShow]:
         """Each row as text and figures: safe to hand from the follower's thread."""
-        return {artifact: RowShow(f"{row.title}: {row.doing}", show_transfer(row.bundle),
-                                  show_transfer(row.upload))
+        return {artifact: RowShow(show_transfer(row.bundle), show_transfer(row.upload),
+                                  row.registration.describe())
                 for artifact, row in self.rows.items()}
 
     def status_words(self) -> str:
-        """Where the build is: the step running and its phase, the other steps' states."""
-        words = [f"{step} {state}" for step, state in self.other_steps.items()]
+        """Where the build is, in a few words: the step running and its phase."""
         if self.current:
-            words.append(f"now {self.current}" + (f" ({self.phase})" if self.phase else ""))
-        return ", ".join(words)
+            doing = self.current_title or self.current
+            return doing + (f": {self.phase}" if self.phase else "")
+        if self.failure is not None:
+            return f"{stop_word(self.failure.message)} at {self.failure.step}"
+        if self.finished:
+            return "done"
+        return "starting"
 
     @property
     def finished(self) -> bool:

@@ -1,13 +1,16 @@
 """Build: the session's build, run detached, followed from its event log.
 
-Before the build: its name, bucket and architecture, then Ctrl+G starts it
-(checked as an answers file, saved as a session, started in its own
-process). Then a row each for the kernel, the ramdisk and the image
-(bundling and uploading with bytes, parts, rate and time left from the
-events' timestamps; the registration and the wait for ``available``), and
-a log view. The screen polls the event log on a timer and redraws at most
-five times a second however fast events come. Leaving the screen or
-quitting leaves the build running; Cancel asks, then stops it.
+Before the build: its name, bucket and architecture and a summary of the
+answers, then Ctrl+G starts it (checked as an answers file, saved as a
+session, started in its own process). Then a one-line status, a row each
+for the kernel, the ramdisk and the image (three lines: bundling and
+uploading with bytes, parts, rate and time left from the events'
+timestamps; the registration and the wait for ``available`` with the
+image's id), and the log. A worker thread reads the event log and folds it
+into the view; the screen gets one update a tick (``POLL_SECONDS``) however
+fast events come or however long the history replayed, so keys are
+answered between updates. Leaving the screen or quitting leaves the build
+running; Cancel asks, then stops it.
 """
 
 from __future__ import annotations
@@ -18,22 +21,41 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.text import Text
 from textual import on, work
+from textual.app import RenderResult as WidgetRender
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.reactive import reactive
+from textual.renderables.bar import Bar as BarRenderable
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Label, Log, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from wizard.core.errors import WizardError
+from wizard.core.events import Stamped
+from wizard.core.figures import PARTS, RATE, fit_words
 from wizard.tui import sessionlink
 from wizard.tui.base import WizardScreen
-from wizard.tui.buildview import ARTIFACT_TITLES, ARTIFACTS, BuildView, Failure, RowShow
+from wizard.tui.buildview import (
+    ARTIFACT_TITLES,
+    ARTIFACTS,
+    BuildView,
+    Failure,
+    RowShow,
+    TransferShow,
+)
 from wizard.tui.messages import WorkFailed
 
+# One update of the screen a tick: at most five redraws a second of the
+# rows and the log, whatever the rate of events (the issue's "about 10").
 POLL_SECONDS = 0.2
+# Events folded into one update at most: a long history is replayed in
+# batches, the screen showing each, never one freeze for the whole of it.
+BATCH_EVENTS = 5000
 LOG_TAIL = 12
 YIELD_EVERY = 256
 
@@ -42,6 +64,8 @@ YIELD_EVERY = 256
 class BuildUpdate(Message):
     """One tick of the follower: new log lines and the view as it now stands."""
 
+    bubble = False  # for the Build screen alone
+
     lines: list[str]
     rows: dict[str, RowShow]
     status: str
@@ -49,6 +73,11 @@ class BuildUpdate(Message):
     failure: Failure | None
     ids: dict[str, str]
     finished: bool
+    # The view holds every event on disk (False while a history is replayed:
+    # a failure seen then may be an old one that a later run got past).
+    caught_up: bool
+    events: int  # events folded into this update
+    posted: float  # time.monotonic() when the follower posted it
 
 
 class ConfirmCancel(ModalScreen[bool]):
@@ -65,49 +94,110 @@ class ConfirmCancel(ModalScreen[bool]):
     def compose(self) -> Iterable[Widget]:
         with Vertical():
             yield Static("Stop the build? It stops cleanly between parts and can be "
-                         "resumed later from the Start screen. (y/n)")
+                         "resumed later from the Start screen. (y/n)", id="cancel-text")
         yield Footer()
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
 
 
-class ImageRowView(Vertical):
-    """One image: a title line with its registration, a bar for bundle and upload."""
+class PlainBar(BarRenderable):
+    """Textual's bar, its empty part drawn thin (─) rather than only in another
+    colour: the bar still reads with NO_COLOR or on a monochrome terminal."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = self.width or options.max_width
+        filled = max(0.0, min(self.highlight_range[1], float(width)))
+        full = int(filled)
+        bar = Text("━" * full, style=console.get_style(self.highlight_style), end="")
+        if filled - full >= 0.5 and full < width:
+            bar.append("╸", style=console.get_style(self.highlight_style))
+            full += 1
+        bar.append("─" * (width - full), style=console.get_style(self.background_style))
+        yield bar
+
+
+class PhaseBar(ProgressBar):
+    BAR_RENDERABLE = PlainBar
+
+
+class Figures(Widget):
+    """A transfer's figures fitted to the width they have: the parts go first,
+    then the rate; the bytes and the time left stay."""
+
+    DEFAULT_CSS = "Figures { height: 1; width: 1fr; }"
+    words: reactive[tuple[str, ...]] = reactive(("waiting",))
+
+    def render(self) -> WidgetRender:
+        return Text(fit_words(self.words, self.size.width, drop=(PARTS, RATE)), end="")
+
+
+class ImageRowView(Horizontal):
+    """One image in three lines: its bundle bar, its upload bar, its registration."""
 
     DEFAULT_CSS = """
     ImageRowView { height: 3; }
+    ImageRowView > .row-title { width: 9; height: 3; padding: 0 0 0 1; text-style: bold; }
+    ImageRowView > Vertical { width: 1fr; height: 3; }
     ImageRowView .line { height: 1; }
-    ImageRowView .line > Label { width: 9; padding: 0 1 0 2; }
-    ImageRowView .line > ProgressBar { width: 17; }
-    ImageRowView .line > ProgressBar > Bar { width: 16; }
-    ImageRowView .line > .figures { width: 1fr; padding: 0 0 0 1; }
-    ImageRowView .head { text-style: bold; padding: 0 1; }
+    ImageRowView .line > Label { width: 7; }
+    ImageRowView PhaseBar { width: 11; }
+    ImageRowView PhaseBar > Bar { width: 10; }
+    ImageRowView PhaseBar > Bar > .bar--bar { color: $primary;
+                                              background: $foreground 35%; }
+    ImageRowView PhaseBar > Bar > .bar--complete { color: $success;
+                                                   background: $foreground 35%; }
+    ImageRowView .register { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, artifact: str, title: str) -> None:
         super().__init__(id=f"row-{artifact}")
         self.artifact = artifact
         self.title = title
+        self._shown: RowShow | None = None
 
     def compose(self) -> Iterable[Widget]:
-        yield Static(self.title, classes="head", id=f"{self.artifact}-head")
-        for kind in ("bundle", "upload"):
-            with Horizontal(classes="line"):
-                yield Label(kind)
-                yield ProgressBar(total=None, show_eta=False, show_percentage=False,
-                                  id=f"{self.artifact}-{kind}-bar")
-                yield Static("waiting", id=f"{self.artifact}-{kind}-text", classes="figures")
+        yield Static(self.title, classes="row-title", id=f"{self.artifact}-title")
+        with Vertical():
+            for kind in ("bundle", "upload"):
+                with Horizontal(classes="line"):
+                    yield Label(kind)
+                    bar = PhaseBar(total=1, show_eta=False, show_percentage=False,
+                                   id=f"{self.artifact}-{kind}-bar")
+                    yield bar
+                    yield Figures(id=f"{self.artifact}-{kind}-text")
+            yield Static("register: waiting", id=f"{self.artifact}-register", markup=False,
+                         classes="register")
 
     def show(self, row: RowShow) -> None:
-        self.query_one(f"#{self.artifact}-head", Static).update(row.head)
+        """Redraw only what changed: most updates move one bar of one row."""
+        before, self._shown = self._shown, row
+        if before is not None and before == row:
+            return
         for kind, transfer in (("bundle", row.bundle), ("upload", row.upload)):
-            bar = self.query_one(f"#{self.artifact}-{kind}-bar", ProgressBar)
-            if transfer.total:
-                bar.update(total=transfer.total, progress=transfer.done)
-            elif transfer.state == "done":
-                bar.update(total=1, progress=1)
-            self.query_one(f"#{self.artifact}-{kind}-text", Static).update(transfer.text)
+            if before is None or getattr(before, kind) != transfer:
+                self._show_transfer(kind, transfer)
+        if before is None or before.register != row.register:
+            self.query_one(f"#{self.artifact}-register", Static).update(row.register)
+
+    def _show_transfer(self, kind: str, transfer: TransferShow) -> None:
+        bar = self.query_one(f"#{self.artifact}-{kind}-bar", PhaseBar)
+        if transfer.total:
+            bar.update(total=transfer.total, progress=min(transfer.done, transfer.total))
+        elif transfer.state == "done":
+            bar.update(total=1, progress=1)
+        self.query_one(f"#{self.artifact}-{kind}-text", Figures).words = transfer.words
+
+
+def shorten_middle(text: str, width: int) -> str:
+    """A path in ``width`` characters, its start and its file name kept: /tmp/…/disk.img."""
+    if len(text) <= width:
+        return text
+    tail = text[text.rfind("/"):] if "/" in text else ""
+    if len(tail) + 8 > width:
+        return "…" + text[-(width - 1):]
+    head = width - len(tail) - 1
+    return text[:head] + "…" + tail
 
 
 class BuildScreen(WizardScreen):
@@ -121,11 +211,15 @@ class BuildScreen(WizardScreen):
     DEFAULT_CSS = """
     BuildScreen #form { height: auto; }
     BuildScreen #form .row > Label { width: 8; }
-    BuildScreen #summary { padding: 0 1; height: auto; }
+    BuildScreen #summary { padding: 0 1; height: auto; text-wrap: nowrap;
+                           text-overflow: ellipsis; }
     BuildScreen #progress { height: auto; display: none; }
     BuildScreen.following #progress { display: block; }
     BuildScreen.following #form { display: none; }
-    BuildScreen #build-log { height: 1fr; }
+    BuildScreen #status { height: 1; padding: 0 1; text-wrap: nowrap;
+                          text-overflow: ellipsis; text-style: bold; }
+    BuildScreen #build-log { height: 1fr; display: none; }
+    BuildScreen.following #build-log { display: block; }
     """
 
     def __init__(self, session: str | None = None) -> None:
@@ -146,9 +240,9 @@ class BuildScreen(WizardScreen):
                 yield Input(c.bucket or c.default_name() + "-images", id="bucket")
                 yield Label("Arch")
                 yield Input(c.arch, id="arch")
-            yield Static("", id="summary")
+            yield Static("", id="summary", markup=False)
         with Vertical(id="progress"):
-            yield Static("", id="status")
+            yield Static("", id="status", markup=False)
             for artifact in ARTIFACTS:
                 yield ImageRowView(artifact, ARTIFACT_TITLES[artifact])
         yield Log(max_lines=20000, id="build-log")
@@ -160,6 +254,10 @@ class BuildScreen(WizardScreen):
             self.show_summary()
             self.query_one("#name", Input).focus()
 
+    def on_resize(self) -> None:
+        if self.session is None:
+            self.show_summary()
+
     def sandbox_ready(self) -> None:
         if self.session is None:
             c = self.wizard.choices
@@ -168,15 +266,21 @@ class BuildScreen(WizardScreen):
             self.show_summary()
 
     def show_summary(self) -> None:
+        """The answers the build takes, a line each, long paths shortened in the middle."""
         c = self.wizard.choices
-        lines = [f"Recipe {c.mode}; credentials from {c.source}"
-                 + (f" {c.eucarc}" if c.source == "eucarc" else ""),
-                 f"Disk image: {c.disk or '(not chosen)'}"]
+        width = max(self.app.size.width - 16, 20)
+        credentials = c.source + (f" {c.eucarc}" if c.source == "eucarc" else
+                                  f" {c.region}" if c.source == "ini" and c.region else "")
+        rows = [("Recipe", "memdisk: kernel + floppy ramdisk + disk image"
+                 if c.mode == "memdisk" else "native: the disk image alone (Eucalyptus 3/4)"),
+                ("Credentials", credentials),
+                ("Disk image", c.disk or "(not chosen)")]
         if c.mode == "memdisk":
-            lines.append(f"memdisk: {c.memdisk or c.syslinux_source or '(not chosen)'}")
-            lines.append(f"Floppy: {c.floppy or '(not chosen)'}")
-        lines.append("Ctrl+G starts the build. It runs in its own process: leaving this "
-                     "screen or the wizard does not stop it.")
+            rows.append(("memdisk", c.memdisk or c.syslinux_source or "(not chosen)"))
+            rows.append(("Floppy", c.floppy or "(not chosen)"))
+        lines = [f"{label:<13} {shorten_middle(value, width)}" for label, value in rows]
+        lines += ["", "Ctrl+G starts the build in its own process: leaving this",
+                  "screen or the wizard does not stop it."]
         self.query_one("#summary", Static).update("\n".join(lines))
 
     # -- starting and following ---------------------------------------------
@@ -200,6 +304,7 @@ class BuildScreen(WizardScreen):
         self.wizard.session = name
         self.add_class("following")
         self.refresh_bindings()
+        self.query_one("#status", Static).update(f"{name}: reading its events...")
         if self.wizard.choices.mode == "native" or self._native(name):
             for artifact in ("kernel", "ramdisk"):
                 self.query_one(f"#row-{artifact}").display = False
@@ -221,8 +326,9 @@ class BuildScreen(WizardScreen):
         """Read the event log and fold it into the view, off the UI's thread.
 
         However fast events come (a replay of hours of history, a flood of
-        progress), the screen gets one ``BuildUpdate`` a tick, and keys are
-        answered between them.
+        progress), the screen gets one ``BuildUpdate`` a tick, with at most
+        ``BATCH_EVENTS`` events folded into it, and keys are answered
+        between them.
         """
         worker = get_current_worker()
         try:
@@ -231,32 +337,45 @@ class BuildScreen(WizardScreen):
             self.post_message(WorkFailed("Following the build", exc))
             return
         view = BuildView()
+        backlog: list[Stamped] = []
+        taken = 0  # events of the backlog folded so far
         was_running: bool | None = None
+        next_post = 0.0  # updates are POLL_SECONDS apart at least
         while not worker.is_cancelled:
             tick = time.monotonic()
             try:
                 # The lock first: a build seen gone has written its last line.
                 running = sessionlink.running_pid(name) is not None
+                if taken >= len(backlog):
+                    backlog, taken = follower.poll(final=not running), 0
                 lines: list[str] = []
-                stamps = follower.poll(final=not running)
-                for number, stamp in enumerate(stamps, 1):
+                first = taken
+                while taken < len(backlog) and taken - first < BATCH_EVENTS:
+                    stamp = backlog[taken]
                     lines += view.apply(stamp.seq, stamp.ts, stamp.event)
-                    if number % YIELD_EVERY == 0:
+                    taken += 1
+                    if (taken - first) % YIELD_EVERY == 0:
                         time.sleep(0)  # let the UI's thread have the GIL for a key
             except WizardError as exc:
                 self.post_message(WorkFailed("Reading the build's event log", exc))
                 return
-            if stamps or running != was_running:
+            caught_up = taken >= len(backlog) and not follower.behind
+            if taken > first or running != was_running:
+                if worker.cancelled_event.wait(max(0.0, next_post - time.monotonic())):
+                    return
                 failure = view.failure
                 self.post_message(BuildUpdate(
                     lines, view.rows_shown(), view.status_words(), running,
                     None if failure is None else Failure(failure.step, failure.message,
                                                          failure.fix, failure.key),
-                    dict(view.ids), view.finished))
+                    dict(view.ids), view.finished, caught_up, taken - first,
+                    time.monotonic()))
+                next_post = time.monotonic() + POLL_SECONDS
                 was_running = running
-            if follower.behind:
-                continue  # more history on disk: read on at once
-            worker.cancelled_event.wait(max(0.0, POLL_SECONDS - (time.monotonic() - tick)))
+            # Poll no faster than a tick; with more to fold, fold it while the
+            # update just posted is drawn (the next waits for next_post anyway).
+            if caught_up:
+                worker.cancelled_event.wait(max(0.0, POLL_SECONDS - (time.monotonic() - tick)))
 
     @on(BuildUpdate)
     def update_view(self, update: BuildUpdate) -> None:
@@ -265,10 +384,14 @@ class BuildScreen(WizardScreen):
             self.query_one("#build-log", Log).write_lines(update.lines)
         for artifact, row in update.rows.items():
             self.query_one(f"#row-{artifact}", ImageRowView).show(row)
-        state = "running" if update.running else "not running"
-        self.query_one("#status", Static).update(
-            f"Session {self.session}: {state}. {update.status}")
-        self.check_end(update)
+        if not self.reported:
+            state = "running" if update.running else "not running"
+            if not update.caught_up:
+                state = "reading its history"
+            self.query_one("#status", Static).update(f"{self.session}: {state} · "
+                                                     f"{update.status}")
+        if update.caught_up:
+            self.check_end(update)
 
     @on(WorkFailed)
     def follow_failed(self, message: WorkFailed) -> None:
@@ -283,11 +406,11 @@ class BuildScreen(WizardScreen):
             from wizard.tui.screens.done import DoneScreen
 
             self.app.push_screen(DoneScreen(name, dict(update.ids)))
-        elif update.failure is not None and not update.running and self.cancelled:
+        elif update.failure is not None and not update.running and (
+                self.cancelled or update.status.startswith("interrupted")):
             self.reported = True
             self.query_one("#status", Static).update(
-                f"Session {name}: stopped at {update.failure.step}. Resume it from the Start "
-                "screen (Esc, then r): it goes on from what is done.")
+                f"{name}: stopped at {update.failure.step}. Resume: Esc, then r on Start")
         elif update.failure is not None and not update.running:
             self.reported = True
             failure = update.failure
