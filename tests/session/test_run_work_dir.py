@@ -38,7 +38,8 @@ def test_bundles_go_to_the_work_folder_and_are_found_again(cloud_box: Sandbox,
                                                             tmp_path: Path) -> None:
     disk = make_sample_disk(tmp_path / "xp.img")
     answers = write_answers(tmp_path, cloud_box, "wd", disk)
-    with_work_dir(answers, "big disk/bundles")  # relative: from the answers file's folder
+    # Relative, through "..": from the answers file's folder, normalised.
+    with_work_dir(answers, "big disk/../big disk/bundles")
     work = tmp_path / "big disk" / "bundles"
     code, out, err = finish(run(cloud_box, "--answers", answers, "--yes", cwd=tmp_path))
     assert code == 0, err

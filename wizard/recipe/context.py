@@ -65,6 +65,7 @@ class StepContext:
     generations: dict[str, int] = field(default_factory=dict)
     _credentials: Credentials | None = field(default=None, repr=False)
     _clouds: dict[tuple[str, ...], Cloud] = field(default_factory=dict, repr=False)
+    _bundles_root: Path | None = field(default=None, repr=False)
 
     def output(self, step: str, key: str) -> Any:
         return self.outputs[step][key]
@@ -98,10 +99,14 @@ class StepContext:
         return self.bundles_root() / role
 
     def bundles_root(self) -> Path:
-        work_dir = self.answers.build.work_dir
-        if work_dir is None:
-            return self.folder / "bundles"
-        return claimed_folder(self.folder / CLAIM_FILE, work_dir, self.session)
+        # Found (or claimed) once: every step of the run, and the clearing and
+        # the bundling of one step, use the very same folder.
+        if self._bundles_root is None:
+            work_dir = self.answers.build.work_dir
+            self._bundles_root = (self.folder / "bundles" if work_dir is None else
+                                  claimed_folder(self.folder / CLAIM_FILE, work_dir,
+                                                 self.session))
+        return self._bundles_root
 
     @property
     def work_folder(self) -> Path:

@@ -30,6 +30,7 @@ def claimed_folder(record: Path, work_dir: Path, session: str) -> Path:
     recorded = _recorded(record, work_dir)
     if recorded is not None:
         return recorded
+    work_dir = Path(os.path.abspath(work_dir))  # mkdtemp keeps a ``..`` as given
     try:
         make_dirs(work_dir)
         folder = Path(tempfile.mkdtemp(prefix=f"{session}-bundles-", dir=work_dir))

@@ -28,6 +28,7 @@ eucarc when the session goes on.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass, fields
@@ -226,7 +227,9 @@ def parse_answers(text: str, source: str, base: Path | None = None) -> Answers:
                              f"give {meaning}, or remove the line", dotted)
             if kind is Path:
                 path = Path(text).expanduser()
-                values[table][key] = path if path.is_absolute() else folder / path
+                # Normalised (no ``..``): a path is compared and recorded as
+                # it stands, e.g. the session's claimed folder in work_dir.
+                values[table][key] = Path(os.path.abspath(folder / path))
             else:
                 values[table][key] = text
     return Answers(_cloud(values["cloud"]),
