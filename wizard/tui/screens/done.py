@@ -69,7 +69,7 @@ class DoneScreen(WizardScreen):
         Binding("s", "start", "Start screen", id="done.start"),
     ]
     DEFAULT_CSS = """
-    DoneScreen #ids { border: double $success; padding: 1 2; height: auto; }
+    DoneScreen #ids { border: double $success; padding: 0 2; height: auto; }
     DoneScreen #commands, DoneScreen #files { padding: 0 1; height: auto; margin-top: 1; }
     """
 
