@@ -167,10 +167,15 @@ async def test_the_checklist_shows_its_ticks_without_colour(tmp_path: Path) -> N
         rows = [line for line in screen_lines(app) if line.startswith(("[x]", "[ ]"))]
         assert [row[:3] for row in rows] == ["[ ]", "[x]", "[ ]", "[ ]", "[ ]"]
         assert "Step 2 of 5: Format the floppy in Windows" in screen_text(app)
-        # Ticks survive a change of the VM's name (the checklist is rebuilt).
+        # Ticks survive a change of the VM's name (the checklist is rebuilt)...
         app.screen.query_one("#vm", Input).focus()
         await pilot.press("x", "enter")
         assert checklist.selected == [1]
+        # ... and leaving the screen: Esc, then back.
+        await pilot.press("escape")
+        assert here(app) == "start"
+        await open_floppy(pilot, tmp_path / "boot.img")
+        assert app.screen.query_one("#checklist", SelectionList).selected == [1]
 
 
 @pytest.mark.parametrize(("key", "field"), [("build.floppy", "floppy-path"), ("build.vm", "vm")])

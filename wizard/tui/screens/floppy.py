@@ -16,9 +16,11 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
+from weakref import WeakKeyDictionary
 
 from rich.text import Text
 from textual import on, work
+from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, ScrollableContainer, VerticalScroll
 from textual.widget import Widget
@@ -40,6 +42,10 @@ from wizard.tui.base import WizardScreen
 from wizard.tui.messages import Done, FloppyVerified, WorkFailed
 from wizard.tui.shell import with_variables
 from wizard.tui.toggles import SelectionList
+
+# The steps the operator ticked off, per wizard: kept when the screen is left
+# (Esc to the Disk screen and back), gone with the app.
+TICKED: WeakKeyDictionary[App[Any], set[int]] = WeakKeyDictionary()
 
 # A check's result in words and a mark, so it reads the same without colour.
 MARKS = {Result.FAIL: "✗ FAIL", Result.SKIP: "- not checked", Result.PASS: "✓ pass"}
@@ -157,7 +163,7 @@ class FloppyScreen(WizardScreen):
     def show_checklist(self) -> None:
         c = self.wizard.choices
         selection = self.query_one("#checklist", SelectionList)
-        done = set(selection.selected)
+        done = set(selection.selected) | TICKED.setdefault(self.app, set())
         highlighted = selection.highlighted
         selection.clear_options()
         if not c.floppy:
@@ -176,6 +182,10 @@ class FloppyScreen(WizardScreen):
         if selection.option_count:
             selection.highlighted = highlighted if highlighted is not None else 0
         self.show_step(selection.highlighted or 0)
+
+    @on(SelectionList.SelectedChanged, "#checklist")
+    def ticked(self, event: SelectionList.SelectedChanged[int]) -> None:
+        TICKED[self.app] = set(event.selection_list.selected)
 
     @on(SelectionList.SelectionHighlighted, "#checklist")
     def step_highlighted(self, event: SelectionList.SelectionHighlighted[int]) -> None:
