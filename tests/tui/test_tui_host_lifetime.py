@@ -22,11 +22,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.tui.tmux import process_gone
 from wizard.cloud.lease import serving_pid
+from wizard.core.errors import WizardError
 from wizard.session.answers import parse_answers
 from wizard.session.sandboxuse import CHECK_EVERY, builds_using
 from wizard.session.store import SessionPaths, create_session
 from wizard.tui.choices import Choices
+from wizard.tui.sandbox_host import start_sandbox_process
 
 ROOT = Path(__file__).resolve().parents[2]
 GRACE = 2.0
@@ -83,15 +86,6 @@ class Child:
         self.process.wait(timeout=60)
 
 
-def gone(pid: int) -> bool:
-    """The process has exited (a zombie waiting for its new parent counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] == "Z"
-
-
 def serves(folder: Path) -> bool:
     """The sandbox answers HTTP at the S3 URL its eucarc names (any status will do)."""
     url = next(line.split("=", 1)[1].strip().strip("'\"")
@@ -133,7 +127,7 @@ def stop_leftover(folder: Path) -> None:
     pid = serving_pid(folder)
     if pid:
         os.kill(pid, signal.SIGTERM)
-        wait_until(lambda: gone(pid))
+        wait_until(lambda: process_gone(pid))
 
 
 def test_a_build_keeps_the_sandbox_after_the_wizard_is_killed_and_its_end_ends_it(
@@ -152,7 +146,7 @@ def test_a_build_keeps_the_sandbox_after_the_wizard_is_killed_and_its_end_ends_i
         # Several checks past the grace, the build still holds its lock: still serving.
         deadline = time.monotonic() + GRACE + 4 * CHECK_EVERY
         while time.monotonic() < deadline:
-            assert not gone(pid), "the sandbox ended while a build was running on it"
+            assert not process_gone(pid), "the sandbox ended while a build was running on it"
             time.sleep(0.2)
         assert serves(folder)
 
@@ -162,10 +156,10 @@ def test_a_build_keeps_the_sandbox_after_the_wizard_is_killed_and_its_end_ends_i
         again.say("leave")
         assert again.line() == "left running"
         again.close()
-        assert not gone(pid) and serves(folder)
+        assert not process_gone(pid) and serves(folder)
 
         build.close()  # the build ends: nothing needs the sandbox any more
-        wait_until(lambda: gone(pid))
+        wait_until(lambda: process_gone(pid))
         assert serving_pid(folder) is None
         output = (folder / "sandbox.out").read_text()
         assert "No wizard and no build use the sandbox cloud any more." in output
@@ -193,7 +187,7 @@ def test_the_last_wizard_quitting_with_no_build_stops_it_at_once(state: Path) ->
         # Gone when the wizard has quit: the next wizard starts a new one, never this one.
         assert serving_pid(folder) is None
         first.close()
-        wait_until(lambda: gone(pid))
+        wait_until(lambda: process_gone(pid))
     finally:
         first.kill()
         if second is not None:
@@ -230,3 +224,20 @@ def test_only_running_builds_on_this_sandbox_count(state: Path) -> None:
         for b in builds:
             b.close()
     assert builds_using(folder) == []
+
+
+def test_a_link_planted_as_the_lease_file_is_refused(state: Path) -> None:
+    """The lease file is never opened through a link (O_NOFOLLOW): the wizard says so
+    in one line with the fix, and whatever the link points at is left as it was."""
+    folder = state / "tui-sandbox"
+    folder.mkdir(parents=True)
+    target = state / "precious"
+    target.write_text("keep me")
+    (folder / "wizards.lock").symlink_to(target)
+    with pytest.raises(WizardError) as info:
+        start_sandbox_process(folder)
+    assert info.value.message == (f"the sandbox's lease file {folder / 'wizards.lock'} is a "
+                                  "symbolic link; the wizard never writes through a link")
+    assert info.value.fix == f"remove {folder / 'wizards.lock'} (the wizard makes its own)"
+    assert target.read_text() == "keep me"
+    assert not (folder / "sandbox.out").exists(), "a sandbox was started anyway"
