@@ -56,3 +56,25 @@ async def test_compile_with_no_source_says_what_to_type(tmp_path: Path) -> None:
         await pilot.press("ctrl+b")
         assert "Type the path of a syslinux tarball or folder first" in text_of(app, "#status")
         assert not app.screen.query_one("#make-log", Log).display
+
+
+@pytest.mark.skipif(shutil.which("make") is None or shutil.which("nasm") is None,
+                    reason="needs make and nasm")
+async def test_a_failing_make_keeps_its_output_and_says_so_once(tmp_path: Path) -> None:
+    from tests.memdisk.syslinux_tree import make_tree
+
+    tree = make_tree(tmp_path / "src", asm="this is not nasm\n")
+    app = make_app(open_running=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.push_screen(app.make_screen("memdisk"))
+        await pilot.pause()
+        app.screen.query_one("#memdisk-path", Input).value = str(tree)
+        await pilot.press("enter", "ctrl+b")
+        await wait_for(pilot, lambda: "make failed" in text_of(app, "#status"), 120)
+        status = text_of(app, "#status")
+        assert "with exit status 2 (make's output is below). Fix: " in status
+        assert "error: parser" not in status  # once, in the log
+        log = app.screen.query_one("#make-log", Log)
+        assert log.display
+        assert any("error: parser: instruction expected" in line for line in log.lines)

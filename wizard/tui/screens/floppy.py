@@ -233,11 +233,12 @@ class FloppyScreen(WizardScreen):
         except WizardError as exc:
             self.post_message(WorkFailed("Creating the blank floppy", exc, "build.floppy"))
             return
-        self.post_message(Done(f"Created the blank floppy {made}: now the steps above."))
+        self.post_message(Done(f"Created the blank floppy {made}: now the steps in Windows."))
 
     @on(Done)
     def created(self, message: Done) -> None:
         self.query_one("#status", Static).update(message.text)
+        self.query_one("#floppy-tabs", TabbedContent).active = "steps-tab"
         self.show_checklist()
 
     def action_verify(self) -> None:

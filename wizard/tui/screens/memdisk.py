@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -28,6 +29,9 @@ from wizard.memdisk.verify import verify_memdisk
 from wizard.tui.base import WizardScreen
 from wizard.tui.messages import MemdiskReady, WorkFailed
 from wizard.tui.pickers import pick_into
+
+# How the engine's message of a failed make goes on with make's last lines.
+LAST_LINES = "; its last lines: "
 
 # make and gcc colour their output; Textual's Log shows escapes as text.
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -181,4 +185,8 @@ class MemdiskScreen(WizardScreen):
     @on(WorkFailed)
     def failed(self, message: WorkFailed) -> None:
         fix = f" Fix: {message.error.fix}." if message.error.fix else ""
-        self.query_one("#status", Static).update(f"{message.error.message}.{fix}")
+        said = message.error.message
+        if self.query_one("#make-log").has_class("shown") and LAST_LINES in said:
+            # make's last lines are in the log just below: not twice.
+            said = said.split(LAST_LINES, 1)[0] + " (make's output is below)"
+        self.query_one("#status", Static).update(Text(f"{said}.{fix}"))
