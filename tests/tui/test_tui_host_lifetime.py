@@ -198,7 +198,7 @@ def test_the_last_wizard_quitting_with_no_build_stops_it_at_once(state: Path) ->
 def test_only_running_builds_on_this_sandbox_count(state: Path) -> None:
     """A session on another cloud, or one whose build is not running, does not count;
     one naming the sandbox's URLs instead of its eucarc (``run --answers
-    sandbox-answers.toml``) does."""
+    sandbox-answers.toml``) does. Nothing is asked of the sandbox process here."""
     folder = state / "tui-sandbox"
     folder.mkdir(parents=True)
     (folder / "eucarc").write_text(
@@ -215,6 +215,10 @@ def test_only_running_builds_on_this_sandbox_count(state: Path) -> None:
         'ec2_url = "http://127.0.0.1:9/services/compute"\n'
         '[build]\nname = "by-url"\nbucket = "b"\narch = "i386"\nmode = "memdisk"\n'
         'disk = "/x.img"\nfloppy = "/f.img"\nmemdisk = "/m"\n', "test")))
+    # A session that cannot be probed (a link planted as its lock) is passed over: the
+    # sandbox's check goes on with the others instead of failing.
+    odd = session_on(folder, "odd")
+    odd.lock.symlink_to(state / "nowhere")
     builds = [Child(BUILD, str(paths.lock)) for paths in (on_it, elsewhere, by_url)]
     try:
         assert [b.line() for b in builds] == ["held"] * 3

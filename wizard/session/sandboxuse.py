@@ -60,9 +60,11 @@ def builds_using(folder: Path) -> list[str]:
     for name in names:
         paths = SessionPaths(name)
         # The lock first: a flock probe is cheap, the answers are read only for a build
-        # that runs.
-        if running_pid(paths.lock) is not None and _uses(paths, eucarc, endpoints):
-            found.append(name)
+        # that runs. A session that cannot be probed (its folder made unreadable) runs
+        # no build this user started.
+        with contextlib.suppress(OSError):
+            if running_pid(paths.lock) is not None and _uses(paths, eucarc, endpoints):
+                found.append(name)
     return found
 
 
@@ -88,6 +90,15 @@ class IdleWatch:
         self._claim: int | None = None
 
     def ended(self) -> bool:
+        try:
+            return self._ended()
+        except OSError:
+            # Something could not be looked at (the state folder on a full or gone
+            # disk): keep serving; a build may still need it. The next check retries.
+            self._idle_since = None
+            return False
+
+    def _ended(self) -> bool:
         if needed_by(self.folder) is not None:
             self._idle_since = None
             return False
