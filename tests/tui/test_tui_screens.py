@@ -59,9 +59,9 @@ async def test_walk_every_screen_with_keys(sandbox_host) -> None:
         await wait_for(pilot, lambda: found.row_count > 0)
         values = {str(found.get_row_at(i)[0]): str(found.get_row_at(i)[1])
                   for i in range(found.row_count)}
-        assert values["access_key"] == sandbox_host_access_key(sandbox_host)
-        assert values["secret_key"] != sandbox_host_secret(sandbox_host)
-        assert "…" in values["secret_key"]  # masked
+        assert values["access key id"] == sandbox_host_access_key(sandbox_host)
+        assert values["secret key"] != sandbox_host_secret(sandbox_host)
+        assert "…" in values["secret key"]  # masked
         await pilot.press("ctrl+t")
         await wait_for(pilot, lambda: "S3 endpoint" in text_of(app, "#status"))
         assert "EC2 endpoint: answers" in text_of(app, "#status")
