@@ -70,6 +70,14 @@ class PrerequisitesScreen(WizardScreen):
         self.action_recheck()
 
     def action_recheck(self) -> None:
+        c = self.wizard.choices
+        self.check(self.new_round(), c.mode,
+                   Path(c.eucarc) if c.source == "eucarc" and c.eucarc else None,
+                   Path(c.disk) if c.disk else None)
+
+    def new_round(self) -> int:
+        """An empty table for a new round of checks; its number (``CheckRow.run``).
+        Rows of an earlier round still arriving are dropped from now on."""
         self.run += 1
         self.rows = []
         table = self.query_one("#checks", DataTable)
@@ -77,10 +85,7 @@ class PrerequisitesScreen(WizardScreen):
         table.add_row(*CHECKING, key="checking")
         self.query_one("#status", Static).update("Checking... (Ctrl+R starts again)")
         self.query_one("#fix", Static).update("")
-        c = self.wizard.choices
-        self.check(self.run, c.mode,
-                   Path(c.eucarc) if c.source == "eucarc" and c.eucarc else None,
-                   Path(c.disk) if c.disk else None)
+        return self.run
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def check(self, run: int, recipe: str, eucarc: Path | None, disk: Path | None) -> None:
