@@ -7,14 +7,18 @@
   are cheap, and what they look at (an expired certificate, a dead
   endpoint, free space) changes between runs.
 - ``memdisk``: the memdisk file the answers name, verified, or one built
-  from the syslinux release they name (``wizard.memdisk.build``).
+  from the syslinux release they name (``wizard.memdisk.build``); one built
+  before from that very release, still whole, is reused (a memdisk built
+  again is a new file, and the kernel bundled from it would look changed).
 - ``floppy``: the boot floppy verified (``wizard.floppy.verify``), with the
   disk image for the cross-check (BOOT.INI's partition and folder exist).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,10 +27,11 @@ from wizard.core.dirs import make_dirs
 from wizard.core.distro import current_distro
 from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag, LogLine, Sink, StepWarning
+from wizard.core.files import write_atomic
 from wizard.disk.inspect import inspect_disk
 from wizard.floppy.verify import verify_floppy
 from wizard.memdisk.build import build_memdisk
-from wizard.memdisk.verify import verify_memdisk
+from wizard.memdisk.verify import MemdiskInfo, verify_memdisk
 from wizard.prerequisites.checks import (
     CheckResult,
     check_credentials,
@@ -115,16 +120,56 @@ class MemdiskStep(Step):
                 raise keyed(exc, "build.memdisk") from None
         else:
             assert build.syslinux_source is not None
-            make_dirs(ctx.work_folder)  # every new level 0700, not the last one only
-            try:
-                info = build_memdisk(build.syslinux_source, ctx.work_folder / "memdisk",
-                                     work_dir=ctx.work_folder, sink=step_sink(self.id, sink),
-                                     cancel=cancel)
-            except WizardError as exc:
-                raise keyed(exc, "build.syslinux_source") from None
+            source = self.inputs(ctx)["syslinux_source"]
+            earlier = self.built_before(ctx, source)
+            if earlier is not None:
+                sink(LogLine(self.id, f"reusing the memdisk built before from "
+                             f"{build.syslinux_source} (unchanged since; sha256 "
+                             f"{earlier.sha256[:16]}…)"))
+            info = earlier or self.build(ctx, sink, cancel, source)
         sink(LogLine(self.id, f"{info.describe()} at {info.path}"))
         return {"path": str(info.path), "sha256": info.sha256, "version": info.version,
                 "size": info.size}
+
+    # What the memdisk in the work folder was built from: the release's
+    # fingerprint and the file's sha256, beside it (it outlives a state file
+    # set aside by a start over).
+    RECORD = "memdisk.built.json"
+
+    def built_before(self, ctx: StepContext, source: dict[str, Any]) -> MemdiskInfo | None:
+        """The memdisk built earlier from this very release, still whole; None if none.
+
+        Built again, memdisk is a new file (new times, new inode): the kernel
+        bundled from it would look changed, so the kernel, and the image that
+        names it, would be bundled and registered again for nothing.
+        """
+        try:
+            record = json.loads((ctx.work_folder / self.RECORD).read_text(encoding="utf-8"))
+            info = verify_memdisk(ctx.work_folder / "memdisk")
+        except (OSError, ValueError, WizardError):
+            return None
+        if not isinstance(record, dict) or record.get("syslinux_source") != source \
+                or record.get("sha256") != info.sha256:
+            return None
+        return info
+
+    def build(self, ctx: StepContext, sink: Sink, cancel: CancelFlag,
+              source: dict[str, Any]) -> MemdiskInfo:
+        build = ctx.answers.build
+        assert build.syslinux_source is not None
+        make_dirs(ctx.work_folder)  # every new level 0700, not the last one only
+        with contextlib.suppress(FileNotFoundError):
+            (ctx.work_folder / self.RECORD).unlink()  # it says nothing of the new one
+        try:
+            info = build_memdisk(build.syslinux_source, ctx.work_folder / "memdisk",
+                                 work_dir=ctx.work_folder, sink=step_sink(self.id, sink),
+                                 cancel=cancel)
+        except WizardError as exc:
+            raise keyed(exc, "build.syslinux_source") from None
+        record = {"syslinux_source": source, "sha256": info.sha256}
+        write_atomic(ctx.work_folder / self.RECORD,
+                     json.dumps(record, sort_keys=True).encode("utf-8"), 0o600)
+        return info
 
 
 class FloppyStep(Step):

@@ -219,12 +219,20 @@ def _run_step(step: Step, ctx: StepContext, state: SessionState, paths: SessionP
               emit: Sink, cancel: CancelFlag) -> None:
     record = state.steps.get(step.id)
     emit(StepStarted(step.id, step.title))
+    # Where the step got to: "checking" (nothing of it ran: a record done
+    # before stays done), "running" (its work began), "done" (saved done).
+    # Only a step whose work began is recorded interrupted or failed: a
+    # Ctrl+C at a step boundary must not make a finished step look unfinished
+    # (the next run would do it again, and a memdisk built again means a new
+    # kernel, and so a new image).
+    reached = "checking"
     try:
         cancel.check()
         if record is not None:
             ctx.previous[step.id] = record.outputs
             ctx.generations[step.id] = record.generation
         inputs = step.inputs(ctx)
+        again = False
         if record is not None and record.status == "done":
             changed = _changes(record.inputs, inputs)
             if changed:
@@ -240,22 +248,27 @@ def _run_step(step: Step, ctx: StepContext, state: SessionState, paths: SessionP
             else:
                 emit(StepWarning(step.id, "done in an earlier run, but its outputs no longer "
                                  "hold: doing it again"))
-            if not step.every_run:
-                record.generation += 1
-                ctx.generations[step.id] = record.generation
-        state.mark(step.id, "running", inputs=inputs)
+            again = not step.every_run
+        cancel.check()
+        reached = "running"
+        record = state.mark(step.id, "running", inputs=inputs)
+        if again:
+            record.generation += 1
+        ctx.generations[step.id] = record.generation
         save_state(paths.state, state)
         outputs = step.run(ctx, emit, cancel)
+        state.mark(step.id, "done", outputs=outputs, inputs=inputs)
+        save_state(paths.state, state)
+        reached = "done"
+        ctx.outputs[step.id] = outputs
+        emit(StepFinished(step.id, outputs))
     except BaseException as exc:
         interrupted = isinstance(exc, Cancelled) or not isinstance(exc, Exception)
-        with contextlib.suppress(Exception):
-            state.mark(step.id, "interrupted" if interrupted else "failed")
-            save_state(paths.state, state)
+        if reached == "running":
+            with contextlib.suppress(Exception):
+                state.mark(step.id, "interrupted" if interrupted else "failed")
+                save_state(paths.state, state)
         with contextlib.suppress(Exception):
             event: StepFailed = failure(step.id, exc)
             emit(event)
         raise
-    state.mark(step.id, "done", outputs=outputs, inputs=inputs)
-    save_state(paths.state, state)
-    ctx.outputs[step.id] = outputs
-    emit(StepFinished(step.id, outputs))
