@@ -106,6 +106,8 @@ async def test_the_sandbox_arriving_mid_typing_leaves_the_field_alone(
                        == "AKIDTYPEDBYHAND")
         assert found(app)["EC2 (compute) URL"] == ("http://127.0.0.1:8773/services/compute",
                                                    "eucarc")
+        assert "Fix: add them to the eucarc, or choose" in text_of(app, "#status")
+        assert "eucarc eucarc" not in screen_text(app)
 
 
 async def test_the_environment_overrides_the_eucarc_and_says_so(
@@ -199,3 +201,17 @@ async def test_an_ini_region_typed_by_name(bare: Path) -> None:
                        .startswith("http://127.0.0.1:8773/services"))
         assert found(app)["access key id"][1] == "lab.ini [user admin]"
         assert found(app)["EC2 (compute) URL"][1] == "lab.ini [region lab]"
+
+
+async def test_a_wrong_path_says_what_is_wrong_in_one_line(bare: Path, tmp_path: Path) -> None:
+    app = make_app(open_running=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_credentials(app, pilot)
+        missing = tmp_path / "nowhere" / "eucarc"
+        await pilot.press(*str(missing))
+        await pilot.press("enter")  # Enter reads it, and says why it cannot
+        await wait_for(pilot, lambda: "does not exist" in text_of(app, "#status"))
+        status = text_of(app, "#status")
+        assert status.startswith(f"The eucarc {missing} does not exist. Fix: "), status
+        assert "Traceback" not in screen_text(app)
+        assert app.screen.query_one("#found", DataTable).row_count == 0

@@ -244,7 +244,8 @@ class CredentialsScreen(WizardScreen):
 
     def source_words(self, message: Found) -> str:
         if message.source == "eucarc":
-            return f"eucarc {Path(message.eucarc).name}"
+            name = Path(message.eucarc).name
+            return "eucarc" if name == "eucarc" else f"eucarc {name}"
         return {"ini": "~/.euca/*.ini files", "environment": "environment"}[message.source]
 
     def nothing_found(self, message: Found) -> str:
@@ -266,7 +267,8 @@ class CredentialsScreen(WizardScreen):
             return
         self.query_one("#found", DataTable).clear(columns=True)
         fix = f" Fix: {message.error.fix}." if message.error.fix else ""
-        self.query_one("#status", Static).update(Text(f"{message.error.message}.{fix}"))
+        said = message.error.message
+        self.query_one("#status", Static).update(Text(f"{said[:1].upper()}{said[1:]}.{fix}"))
 
     @on(WorkFailed)
     def test_failed(self, message: WorkFailed) -> None:
