@@ -14,9 +14,15 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.cloud.conftest import PART, PYTHON, cli_env, make_bundle
+import pytest
+
+from tests.cloud.conftest import FAST, PART, PYTHON, MadeBundle, cli_env, make_bundle, make_cloud
 from tests.cloud.test_cloud_upload import stored_keys
+from wizard.cloud.pathproxy import Exchange
+from wizard.cloud.register import ImageRequest, register_image
 from wizard.cloud.sandbox import Sandbox
+from wizard.cloud.upload import upload_bundle
+from wizard.core.errors import WizardError
 
 
 def test_sigterm_stops_the_upload_with_no_part_queued_behind_it(cloud_box: Sandbox,
@@ -50,3 +56,35 @@ def test_sigterm_stops_the_upload_with_no_part_queued_behind_it(cloud_box: Sandb
                      "command again to resume."], err
     assert b"Traceback" not in err
     assert "xp/sample.img.manifest.xml" not in stored_keys(cloud_box, "stopped")
+
+
+def writes(log: list[Exchange], bucket: str) -> list[Exchange]:
+    """What changed the store in ``bucket``: object PUTs and DELETEs."""
+    return [e for e in log if e.method in ("PUT", "DELETE") and e.key.startswith(bucket + "/")]
+
+
+def registered(sb: Sandbox, made: MadeBundle, bucket: str) -> tuple[str, str]:
+    """``made`` uploaded to ``bucket`` and registered: (location, image id)."""
+    cloud = make_cloud(sb)
+    location = upload_bundle(made.manifest, bucket, cloud, policy=FAST).location
+    image = register_image(cloud, ImageRequest(location=location, name="sample"), policy=FAST)
+    return location, image.image_id
+
+
+def test_a_renamed_manifest_cannot_send_its_parts_over_a_registered_image(
+        cloud_box: Sandbox, tmp_path: Path):
+    first = make_bundle(cloud_box, tmp_path / "a", size=5 * PART)
+    registered(cloud_box, first, "renamed")
+    before = stored_keys(cloud_box, "renamed")
+    other = make_bundle(cloud_box, tmp_path / "b", size=5 * PART)  # same <name>, other parts
+    renamed = other.manifest.with_name("sample-new.manifest.xml")
+    other.manifest.rename(renamed)
+    cloud_box.proxy.clear()
+    with pytest.raises(WizardError) as caught:
+        upload_bundle(renamed, "renamed", make_cloud(cloud_box), policy=FAST)
+    line = caught.value.one_line()
+    assert "\n" not in line
+    assert "sample-new.manifest.xml describes the bundle 'sample.img'" in line
+    assert "sample.img.manifest.xml" in line
+    assert writes(cloud_box.proxy.log, "renamed") == []
+    assert stored_keys(cloud_box, "renamed") == before

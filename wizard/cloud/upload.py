@@ -177,6 +177,7 @@ def check_local_bundle(manifest_path: Path, cancel: CancelFlag | None = None,
                 f"the manifest {manifest_path} names a part outside its folder ({name!r})",
                 "use a manifest written by bundling, not an edited one",
             )
+    check_bundle_names(manifest_path, manifest)
 
     def check(part_index: int) -> LocalFile:
         part = manifest.parts[part_index]
@@ -210,6 +211,35 @@ def check_local_bundle(manifest_path: Path, cancel: CancelFlag | None = None,
     pool.shutdown(wait=True)
     _, md5, size = _digest_file(manifest_path, cancel)
     return manifest, parts, LocalFile(manifest_path.name, manifest_path, size, md5)
+
+
+def check_bundle_names(manifest_path: Path, manifest: Manifest) -> None:
+    """The manifest file is ``NAME.manifest.xml`` and every part ``NAME.part.NN``.
+
+    NAME is the manifest's own ``<name>``. The store's keys are these file
+    names: whether an image is registered is asked of the manifest's
+    location, so the parts replaced must be the ones that location owns. A
+    renamed manifest (``new.manifest.xml`` naming ``old.part.*``) would
+    otherwise send its parts over those of the image registered from
+    ``old.manifest.xml`` with nobody asking.
+    """
+    name = manifest.name
+    expected = f"{name}.manifest.xml"
+    if manifest_path.name != expected:
+        raise WizardError(
+            f"the manifest {manifest_path} describes the bundle {name!r}, whose manifest is "
+            f"named {expected}: a renamed manifest would send its parts over {name}'s",
+            f"keep the name bundling gave it ({expected}), or bundle the image again "
+            "under the new name", key="build.manifest")
+    part_rule = re.compile(re.escape(name) + r"\.part\.[0-9]+")
+    seen: set[str] = set()
+    for part in manifest.parts:
+        if not part_rule.fullmatch(part.filename) or part.filename in seen:
+            raise WizardError(
+                f"the manifest {manifest_path} names the part {part.filename!r}"
+                + (" twice" if part.filename in seen else f", not one of {name}.part.NN"),
+                "use a manifest written by bundling, not an edited one", key="build.manifest")
+        seen.add(part.filename)
 
 
 class _Halt(CancelFlag):
