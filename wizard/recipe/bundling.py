@@ -31,6 +31,7 @@ from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag, LogLine, Sink, StepWarning
 from wizard.recipe.context import StepContext
 from wizard.recipe.fingerprint import fingerprint
+from wizard.recipe.held import held_in_cloud
 from wizard.recipe.inputs import keyed
 from wizard.recipe.steps import Outputs, Step, step_sink
 
@@ -91,6 +92,11 @@ class BundleStep(Step):
         if manifest.digest != recorded.get("digest"):
             return False
         return all((manifest_path.parent / part.filename).is_file() for part in manifest.parts)
+
+    def held_elsewhere(self, ctx: StepContext, recorded: Mapping[str, Any]) -> str | None:
+        """The bundle's folder was removed, but its image is registered from it, as
+        recorded: bundling it again would register a duplicate image."""
+        return held_in_cloud(ctx, self.role, recorded.get("digest"))
 
     def request(self, ctx: StepContext, name: str) -> BundleRequest:
         """The engine's bundle request for this role's file, under the bundle name ``name``."""

@@ -63,6 +63,8 @@ class StepContext:
     # many times it has been done over (``SessionState``'s generation).
     previous: dict[str, dict[str, Any]] = field(default_factory=dict)
     generations: dict[str, int] = field(default_factory=dict)
+    # The inputs of each step the state file records done when the run began.
+    done_before: dict[str, dict[str, Any]] = field(default_factory=dict)
     _credentials: Credentials | None = field(default=None, repr=False)
     _clouds: dict[tuple[str, ...], Cloud] = field(default_factory=dict, repr=False)
     _bundles_root: Path | None = field(default=None, repr=False)

@@ -20,6 +20,7 @@ from wizard.cloud.wait import wait_until_available as wait_for_image
 from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag, LogLine, Sink
 from wizard.recipe.context import StepContext
+from wizard.recipe.held import held_in_cloud
 from wizard.recipe.inputs import keyed
 from wizard.recipe.steps import Outputs, Step, step_sink
 
@@ -44,6 +45,11 @@ class UploadStep(Step):
         except (WizardError, OSError):
             return False
         return held is not None and held == recorded.get("location")
+
+    def held_elsewhere(self, ctx: StepContext, recorded: Mapping[str, Any]) -> str | None:
+        """The bundle's local files are gone (its folder removed to free space), but the
+        image registered from what this step sent is still there, as recorded."""
+        return held_in_cloud(ctx, self.role, ctx.outputs.get(self.bundled_by, {}).get("digest"))
 
     def run(self, ctx: StepContext, sink: Sink, cancel: CancelFlag) -> Outputs:
         try:

@@ -15,7 +15,8 @@ it, and a step whose inputs changed since it was done is done again.
 ``done(ctx, recorded)`` checks that the outputs recorded last time still
 hold (the bundle is still whole, the store still holds the manifest, the
 image is still registered); ``run(ctx, sink, cancel)`` does the work and
-returns the outputs.
+returns the outputs. ``held_elsewhere(ctx, recorded)`` (rare) says why a step
+whose outputs no longer hold needs no redoing: what it made is held further on.
 """
 
 from __future__ import annotations
@@ -79,6 +80,12 @@ class Step(abc.ABC):
     def done(self, ctx: Any, recorded: Mapping[str, Any]) -> bool:
         """Whether the outputs recorded when it was done (``recorded``) still hold."""
         return False
+
+    def held_elsewhere(self, ctx: Any, recorded: Mapping[str, Any]) -> str | None:
+        """When ``done`` is false: why doing the step again is of no use anyway (what it
+        made is held further on: a bundle whose folder was removed, but whose image the
+        cloud still has registered), as a line for the log; None when it must be done."""
+        return None
 
     @abc.abstractmethod
     def run(self, ctx: Any, sink: Sink, cancel: CancelFlag) -> Outputs:

@@ -212,7 +212,12 @@ def _open(paths: SessionPaths, given: Answers | None, start_over: bool, has_run:
         if aside is not None:
             emit(LogLine(SESSION_STEP, f"starting over: the state file is kept as {aside}"))
     state = load_state(paths.state, paths.name, has_run=has_run and not start_over)
-    return StepContext(paths.name, given or saved, paths.folder), state
+    ctx = StepContext(paths.name, given or saved, paths.folder)
+    for step_id, record in state.steps.items():
+        ctx.previous[step_id] = record.outputs
+        if record.status == "done":
+            ctx.done_before[step_id] = record.inputs
+    return ctx, state
 
 
 def _run_step(step: Step, ctx: StepContext, state: SessionState, paths: SessionPaths,
@@ -242,6 +247,11 @@ def _run_step(step: Step, ctx: StepContext, state: SessionState, paths: SessionP
                 pass
             elif step.done(ctx, record.outputs):
                 emit(LogLine(step.id, "done in an earlier run, and its outputs still hold"))
+                ctx.outputs[step.id] = record.outputs
+                emit(StepFinished(step.id, record.outputs))
+                return
+            elif (held := step.held_elsewhere(ctx, record.outputs)) is not None:
+                emit(LogLine(step.id, held))
                 ctx.outputs[step.id] = record.outputs
                 emit(StepFinished(step.id, record.outputs))
                 return
