@@ -6,7 +6,8 @@ role (``StepContext.bundle_folder``), the same every run. So:
 
 - a finished bundle of this very request is reused, never rebuilt (a
   rebuild draws a new key and every part changes): ``finished_bundle``
-  checks it whole first;
+  checks it whole first, under each generation's name found in the folder
+  (the latest first: a start over has no state file to count them);
 - parts left behind by a bundle that was killed (no manifest) are removed
   by the step itself before it bundles again: the folder is the session's,
   and nothing in it is anyone else's;
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -139,6 +141,17 @@ class BundleStep(Step):
                              f"{bundle_name(ctx.session, self.role, generation)} instead, "
                              "to register it as a new image"))
 
+    def generations_present(self, ctx: StepContext, folder: Path) -> list[int]:
+        """The generations of this role's bundle with a manifest in ``folder``."""
+        pattern = re.compile(re.escape(bundle_name(ctx.session, self.role))
+                             + r"(?:-([2-9]|[1-9][0-9]{1,5}))?\.manifest\.xml")
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return []
+        found = [pattern.fullmatch(name) for name in names]
+        return [int(match.group(1) or 1) for match in found if match]
+
     def run(self, ctx: StepContext, sink: Sink, cancel: CancelFlag) -> Outputs:
         _, _, key = self.source(ctx)
         folder = ctx.bundle_folder(self.role)
@@ -147,18 +160,26 @@ class BundleStep(Step):
         relay = step_sink(self.id, sink)
         for text in request.keys.warnings:
             sink(StepWarning(self.id, text))
-        found: Bundle | None = None
-        try:
-            found = finished_bundle(request, relay, cancel)
-        except WizardError as exc:
-            # The image changed, other ids, another key, a part missing or
-            # damaged: that bundle is of no use to this request.
-            sink(StepWarning(self.id, f"the bundle in {folder} is not this build's any more "
-                             f"({exc.message}): bundling again"))
-        if found is not None:
-            sink(LogLine(self.id, f"reusing the finished bundle {found.manifest_path} "
-                         f"({len(found.part_paths)} parts intact)"))
-            return found.outputs()
+        # Every generation with a manifest here, the latest first: a start over
+        # (the state file, and the generations it counted, set aside) finds the
+        # bundle an image was last registered from, not only the first name.
+        for present in sorted(set(self.generations_present(ctx, folder)) | {generation},
+                              reverse=True):
+            tried = request if present == generation else self.request(
+                ctx, bundle_name(ctx.session, self.role, present))
+            found: Bundle | None = None
+            try:
+                found = finished_bundle(tried, relay, cancel)
+            except WizardError as exc:
+                # The image changed, other ids, another key, a part missing or
+                # damaged: that bundle is of no use to this request.
+                sink(StepWarning(self.id, f"the bundle {tried.name} in {folder} is not this "
+                                 f"build's any more ({exc.message}): bundling again"))
+            if found is not None:
+                ctx.generations[self.id] = present
+                sink(LogLine(self.id, f"reusing the finished bundle {found.manifest_path} "
+                             f"({len(found.part_paths)} parts intact)"))
+                return found.outputs()
         free = self.free_generation(ctx, generation, sink, cancel)
         if free != generation:
             ctx.generations[self.id] = free

@@ -267,7 +267,10 @@ def _run_step(step: Step, ctx: StepContext, state: SessionState, paths: SessionP
         ctx.generations[step.id] = record.generation
         save_state(paths.state, state)
         outputs = step.run(ctx, emit, cancel)
-        state.mark(step.id, "done", outputs=outputs, inputs=inputs)
+        # The step may have taken another generation (a bundle found again
+        # under a later name, or a name taken in the cloud): the state keeps it.
+        state.mark(step.id, "done", outputs=outputs, inputs=inputs).generation = \
+            ctx.generation(step.id)
         save_state(paths.state, state)
         reached = "done"
         ctx.outputs[step.id] = outputs
