@@ -29,7 +29,7 @@ from wizard.bundle.manifest import read_manifest
 from wizard.bundle.request import bundle_request
 from wizard.cloud.upload import parse_destination, registered_from
 from wizard.core.dirs import private_dir
-from wizard.core.errors import WizardError
+from wizard.core.errors import Cancelled, WizardError
 from wizard.core.events import CancelFlag, LogLine, Sink, StepWarning
 from wizard.recipe.context import StepContext
 from wizard.recipe.fingerprint import fingerprint
@@ -170,6 +170,8 @@ class BundleStep(Step):
             found: Bundle | None = None
             try:
                 found = finished_bundle(tried, relay, cancel)
+            except Cancelled:
+                raise
             except WizardError as exc:
                 # The image changed, other ids, another key, a part missing or
                 # damaged: that bundle is of no use to this request.
