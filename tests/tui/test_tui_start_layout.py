@@ -59,6 +59,8 @@ async def test_everything_readable_at_80x24(saved: None) -> None:
     async with app.run_test(size=SIZE) as pilot:
         sessions = app.screen.query_one("#sessions", DataTable)
         await wait_for(pilot, lambda: sessions.row_count == 4)
+        # Drawn, not only held: a DataTable sizes its columns on its next refresh.
+        await wait_for(pilot, lambda: "12 days ago" in screen_text(app))
         lines = screen_lines(app)
         text = screen_text(app)
         assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
@@ -85,13 +87,14 @@ async def test_a_highlighted_session_shows_where_it_got_to(saved: None) -> None:
         await wait_for(pilot, lambda: sessions.row_count == 4)
         await pilot.press("tab")  # recipe -> sessions (the steps table takes no focus)
         assert app.focused is sessions
+        await wait_for(pilot, lambda: "Bundle the floppy as the ramdisk" in screen_text(app))
         text = screen_text(app)
         assert "Where the session winxp-sp3-lab got to (memdisk recipe)" in text
         assert "Bundle         interrupted, 1/3 done  Bundle the floppy as the ramdisk" in text
         assert "Upload         1/3 done               the kernel, the ramdisk, the disk image" \
             in text, text
         await pilot.press("down")  # win2012r2, a native one: its own four steps
-        await pilot.pause()
+        await wait_for(pilot, lambda: "(Windows, HVM)" in screen_text(app))
         text = screen_text(app)
         assert "Where the session win2012r2 got to (native recipe)" in text
         assert "Bundle         failed  Bundle the disk image" in text, text

@@ -14,7 +14,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import RadioSet
 
-from tests.tui.conftest import here
+from tests.tui.conftest import here, wait_for
 from tests.tui.screen_text import screen_lines, screen_text
 from wizard.tui.app import make_app
 from wizard.tui.toggles import Checkbox, RadioButton, SelectionList
@@ -80,7 +80,6 @@ async def test_start_screen_recipe_choice_reads_without_colour(
         shown = screen_text(app)
         assert "(•) memdisk" in shown and "( ) native" in shown, shown
         await pilot.press("down", "enter")  # the recipe set has the focus at first
-        await pilot.pause()
-        assert app.choices.mode == "native"
-        shown = screen_text(app)
-        assert "( ) memdisk" in shown and "(•) native" in shown, shown
+        await wait_for(pilot, lambda: app.choices.mode == "native")
+        await wait_for(pilot, lambda: "(•) native" in screen_text(app))
+        assert "( ) memdisk" in screen_text(app)
