@@ -88,3 +88,46 @@ def test_a_renamed_manifest_cannot_send_its_parts_over_a_registered_image(
     assert "sample.img.manifest.xml" in line
     assert writes(cloud_box.proxy.log, "renamed") == []
     assert stored_keys(cloud_box, "renamed") == before
+
+
+def compute(method: str, path: str) -> bool:
+    return path.startswith("/services/compute")
+
+
+def test_an_unanswered_lookup_never_lets_a_bundle_replace_a_registered_one(
+        cloud_box: Sandbox, tmp_path: Path):
+    first = make_bundle(cloud_box, tmp_path / "a", size=5 * PART)
+    location, image_id = registered(cloud_box, first, "failopen")
+    before = stored_keys(cloud_box, "failopen")
+    other = make_bundle(cloud_box, tmp_path / "b", size=7 * PART)  # same name, other content
+    cloud_box.proxy.clear()
+    cloud_box.proxy.inject("503", compute, times=10_000)  # S3 answers, EC2 does not
+    with pytest.raises(WizardError) as caught:
+        upload_bundle(other.manifest, "failopen", make_cloud(cloud_box), policy=FAST)
+    line = caught.value.one_line()
+    assert line.startswith(f"cannot check whether {location} is registered (")
+    assert "nothing was sent. Fix: run the same command again when the cloud answers." in line
+    assert writes(cloud_box.proxy.log, "failopen") == []
+    # No EC2 URL at all: the store's other manifest is not replaced either.
+    cloud_box.proxy.clear()
+    with pytest.raises(WizardError) as caught:
+        upload_bundle(other.manifest, "failopen", make_cloud(cloud_box, services=("s3",)),
+                      policy=FAST)
+    assert caught.value.key == "cloud.ec2_url"
+    assert "another bundle's manifest at failopen/sample.img.manifest.xml" in caught.value.message
+    assert writes(cloud_box.proxy.log, "failopen") == []
+    assert stored_keys(cloud_box, "failopen") == before
+    # The cloud answers again: the refusal names the image.
+    cloud_box.proxy.clear()
+    with pytest.raises(WizardError, match=f"registered as {image_id} from another bundle"):
+        upload_bundle(other.manifest, "failopen", make_cloud(cloud_box), policy=FAST)
+    assert stored_keys(cloud_box, "failopen") == before
+
+
+def test_a_first_upload_needs_no_answer_from_the_compute_endpoint(cloud_box: Sandbox,
+                                                                 tmp_path: Path):
+    made = make_bundle(cloud_box, tmp_path, size=3 * PART)
+    cloud_box.proxy.inject("503", compute, times=10_000)
+    result = upload_bundle(made.manifest, "first", make_cloud(cloud_box), policy=FAST)
+    assert (result.parts_sent, result.manifest_sent) == (len(made.bundle.manifest.parts), True)
+

@@ -14,6 +14,9 @@ The rules (BUNDLE-FORMAT.md section 3, DESIGN.md "Errors and bad input"):
 4. The manifest goes last, only when every part is stored: a manifest in the
    store means "this bundle is complete". A stale manifest (another bundle
    of the same name) is deleted before any part is replaced.
+5. An image's bundle is never replaced: before anything of another bundle
+   is sent over what the store holds, the images registered from the
+   manifest's location are looked up; when the lookup fails, nothing is sent.
 
 ``upload_bundle`` is the engine entry point for the CLI, a session's build
 process and the TUI: progress goes to an event sink, and the cancel flag is
@@ -472,26 +475,20 @@ def _upload(manifest_path: Path, destination: Destination, cloud: Cloud, sink: S
         return stored.get(destination.key(local.filename)) == (local.md5_hex, local.size)
 
     missing = [p for p in parts if not held(p)]
+    # Parts the store holds with other content: sending them replaces them.
+    replaced = [p for p in missing if destination.key(p.filename) in stored]
     manifest_key = destination.key(manifest_file.filename)
-    if missing or not held(manifest_file):
-        images = registered_from(cloud, location, cancel)
-        for image_id, state in images:
-            if state == "failed":
-                up.emit(StepWarning(
-                    STEP, f"{location} is registered as {image_id}, which failed; once "
-                    "this upload is done, register again (the failed image is replaced)"))
-        live = [image_id for image_id, state in images if state != "failed"]
-        if live and not held(manifest_file):
-            # The store holds another bundle under this name (or none), and an
-            # image was registered from it: sending this one over it would
-            # change what that image is made of (issue H6). Never.
-            raise RegisteredBundle(location, live[0], destination)
-    if manifest_key in stored and (missing or not held(manifest_file)):
+    if manifest_key not in stored:
+        manifest_held = "absent"
+    else:
+        manifest_held = "ours" if held(manifest_file) else "other"
+    if missing or manifest_held != "ours":
+        _refuse_if_registered(up, location, manifest_held, bool(replaced))
+    if manifest_held == "other" or (manifest_held == "ours" and missing):
         # A manifest of another bundle with this name, or one whose parts are
         # gone: it must not stand in the store while parts change under it.
         up.emit(LogLine(STEP, f"Removing the stale manifest {location} before sending parts"))
         up.delete(manifest_file.filename)
-        del stored[manifest_key]
     skipped = len(parts) - len(missing)
     if skipped:
         up.emit(LogLine(STEP, f"{skipped} of {len(parts)} parts are already in the store "
@@ -511,7 +508,7 @@ def _upload(manifest_path: Path, destination: Destination, cloud: Cloud, sink: S
     _send_parts(up, missing, stored_one)
     sent_bytes = counted["bytes"]
     manifest_sent = False
-    if not held(manifest_file) or manifest_key not in stored:
+    if manifest_held != "ours" or missing:
         cancel.check()
         up.put(manifest_file)
         manifest_sent = True
@@ -519,6 +516,54 @@ def _upload(manifest_path: Path, destination: Destination, cloud: Cloud, sink: S
     sink(StepFinished(STEP, {"location": location, "parts_sent": len(missing),
                              "parts_skipped": skipped, "bytes_sent": sent_bytes}))
     return UploadResult(location, len(missing), skipped, sent_bytes, manifest_sent)
+
+
+def _refuse_if_registered(up: _Uploader, location: str, manifest_held: str,
+                          parts_replaced: bool) -> None:
+    """Refuse to send a bundle over the bundle an image is registered from.
+
+    ``manifest_held``: what the store holds at ``location`` ("absent",
+    "ours": this very manifest, "other"). When something of another bundle
+    would be replaced (its manifest, or parts while no manifest of ours
+    names them), not knowing is no answer: a failed lookup, or no EC2 URL to
+    ask with when the store's manifest is another's, is an error and nothing
+    is sent. A first upload to empty keys, or a resume under our own
+    manifest, changes no image: a failed lookup there is only logged.
+    """
+    cloud = up.cloud
+    replacing = manifest_held == "other" or (manifest_held == "absent" and parts_replaced)
+    if cloud.ec2 is None:
+        if manifest_held == "other":
+            raise WizardError(
+                f"the store holds another bundle's manifest at {location}, and with no EC2 URL "
+                "it cannot be checked whether an image is registered from it (an image's "
+                "bundle is never replaced): nothing was sent",
+                "give the EC2 URL too, or bundle the image under another name",
+                key="cloud.ec2_url")
+        return
+    try:
+        images = registered_from(cloud, location, up.cancel, strict=True,
+                                 policy=up.policy if replacing else LOOKUP_RETRIES)
+    except Cancelled:
+        raise
+    except WizardError as exc:
+        if replacing:
+            raise WizardError(
+                f"cannot check whether {location} is registered ({exc.message}); nothing "
+                "was sent", "run the same command again when the cloud answers") from None
+        log.info("not checking for images registered from %s: %s", location, exc)
+        return
+    for image_id, state in images:
+        if state == "failed":
+            up.emit(StepWarning(
+                STEP, f"{location} is registered as {image_id}, which failed; once "
+                "this upload is done, register again (the failed image is replaced)"))
+    live = [image_id for image_id, state in images if state != "failed"]
+    if live and manifest_held != "ours":
+        # The store holds another bundle under this name (or none), and an
+        # image was registered from it: sending this one over it would
+        # change what that image is made of (issue H6). Never.
+        raise RegisteredBundle(location, live[0], up.destination)
 
 
 class RegisteredBundle(WizardError):
@@ -535,27 +580,36 @@ class RegisteredBundle(WizardError):
         self.image_id = image_id
 
 
-def registered_from(cloud: Cloud, location: str,
-                    cancel: CancelFlag | None = None) -> list[tuple[str, str]]:
+LOOKUP_RETRIES = RetryPolicy(attempts=2, first_delay=0.5)
+
+
+def registered_from(cloud: Cloud, location: str, cancel: CancelFlag | None = None, *,
+                    strict: bool = False,
+                    policy: RetryPolicy = LOOKUP_RETRIES) -> list[tuple[str, str]]:
     """``(image id, state)`` of each of your images registered from ``location``.
 
     An image keeps what the cloud read of its bundle (nodes cache a prepared
-    image): a bundle sent again under its manifest is not that image. Only
-    where the EC2 URL is known; a failing lookup is logged, not fatal (the
-    register step checks again).
+    image): a bundle sent again under its manifest is not that image. Without
+    ``strict`` a failing lookup (or no EC2 URL) is logged and answers [];
+    with it, it raises: a caller about to replace a bundle must not take
+    "could not ask" for "nothing is registered".
     """
     if cloud.ec2 is None:
+        if strict:
+            raise WizardError(f"cannot check whether {location} is registered: no EC2 URL "
+                              "is set", "give the EC2 URL", key="cloud.ec2_url")
         return []
     try:
         ec2 = cloud.ec2_client()
         answer = call(lambda: ec2.describe_images(Owners=["self"]),
                       what="list your registered images", endpoint=cloud.ec2,
-                      cancel=cancel or CancelFlag(),
-                      policy=RetryPolicy(attempts=2, first_delay=0.5),
+                      cancel=cancel or CancelFlag(), policy=policy,
                       key_source=cloud.key_source, secret_source=cloud.secret_source)
     except Cancelled:
         raise
     except WizardError as exc:
+        if strict:
+            raise
         log.info("not checking for images registered from %s: %s", location, exc)
         return []
     return [(str(image.get("ImageId")), str(image.get("State") or "registered"))

@@ -27,6 +27,7 @@ from typing import Any
 from wizard.bundle.bundler import Bundle, BundleRequest, bundle_image, finished_bundle
 from wizard.bundle.manifest import read_manifest
 from wizard.bundle.request import bundle_request
+from wizard.cloud.calls import DEFAULT_RETRIES
 from wizard.cloud.upload import parse_destination, registered_from
 from wizard.core.dirs import private_dir
 from wizard.core.errors import Cancelled, WizardError
@@ -130,8 +131,19 @@ class BundleStep(Step):
         while True:
             name = bundle_name(ctx.session, self.role, generation)
             location = destination.location(f"{name}.manifest.xml")
-            taken = [image_id for image_id, state in registered_from(cloud, location, cancel)
-                     if state != "failed"]
+            try:
+                # Strict: "could not ask" must not pass for "free", or the upload
+                # finds the name taken only after the whole bundle is made.
+                images = registered_from(cloud, location, cancel, strict=True,
+                                         policy=DEFAULT_RETRIES)
+            except Cancelled:
+                raise
+            except WizardError as exc:
+                raise WizardError(f"cannot check whether {location} is registered "
+                                  f"({exc.message}); nothing was bundled",
+                                  "run the same command again when the cloud answers",
+                                  exc.key) from None
+            taken = [image_id for image_id, state in images if state != "failed"]
             if not taken:
                 return generation
             generation += 1
