@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.cloud.conftest import FAST, PART, PYTHON, MadeBundle, cli_env, make_bundle, make_cloud
-from tests.cloud.test_cloud_upload import stored_keys
+from tests.cloud.test_cloud_upload import store_client, stored_keys
 from wizard.cloud.pathproxy import Exchange
 from wizard.cloud.register import ImageRequest, register_image
 from wizard.cloud.sandbox import Sandbox
@@ -131,3 +131,24 @@ def test_a_first_upload_needs_no_answer_from_the_compute_endpoint(cloud_box: San
     result = upload_bundle(made.manifest, "first", make_cloud(cloud_box), policy=FAST)
     assert (result.parts_sent, result.manifest_sent) == (len(made.bundle.manifest.parts), True)
 
+
+def test_a_failed_resume_under_our_own_manifest_leaves_that_manifest(cloud_box: Sandbox,
+                                                                    tmp_path: Path):
+    made = make_bundle(cloud_box, tmp_path, size=4 * PART)
+    registered(cloud_box, made, "keep")
+    s3 = store_client(cloud_box)
+    lost = made.bundle.manifest.parts[1].filename
+    s3.delete_object(Bucket="keep", Key=lost)  # one part of a live image is gone
+    cloud_box.proxy.clear()
+    cloud_box.proxy.inject("error", lambda m, p: m == "PUT" and ".part." in p, times=10_000,
+                           status=403, code="AccessDenied", message="injected")
+    with pytest.raises(WizardError, match="denied"):
+        upload_bundle(made.manifest, "keep", make_cloud(cloud_box), policy=FAST)
+    assert [e for e in cloud_box.proxy.log if e.method == "DELETE"] == []
+    body = s3.get_object(Bucket="keep", Key="sample.img.manifest.xml")["Body"].read()
+    assert body == made.manifest.read_bytes()
+    # Once the store takes parts again, the resume sends the lost part only.
+    cloud_box.proxy.clear()
+    result = upload_bundle(made.manifest, "keep", make_cloud(cloud_box), policy=FAST)
+    assert (result.parts_sent, result.manifest_sent) == (1, False)
+    assert [e.key for e in writes(cloud_box.proxy.log, "keep")] == [f"keep/{lost}"]

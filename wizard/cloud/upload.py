@@ -484,9 +484,11 @@ def _upload(manifest_path: Path, destination: Destination, cloud: Cloud, sink: S
         manifest_held = "ours" if held(manifest_file) else "other"
     if missing or manifest_held != "ours":
         _refuse_if_registered(up, location, manifest_held, bool(replaced))
-    if manifest_held == "other" or (manifest_held == "ours" and missing):
-        # A manifest of another bundle with this name, or one whose parts are
-        # gone: it must not stand in the store while parts change under it.
+    if manifest_held == "other":
+        # Another bundle's manifest under this name: it must not stand in the
+        # store while the parts it names change under it. Ours stays: it names
+        # the very parts being sent, and a failed upload must not leave a live
+        # image without its manifest.
         up.emit(LogLine(STEP, f"Removing the stale manifest {location} before sending parts"))
         up.delete(manifest_file.filename)
     skipped = len(parts) - len(missing)
@@ -508,7 +510,7 @@ def _upload(manifest_path: Path, destination: Destination, cloud: Cloud, sink: S
     _send_parts(up, missing, stored_one)
     sent_bytes = counted["bytes"]
     manifest_sent = False
-    if manifest_held != "ours" or missing:
+    if manifest_held != "ours":
         cancel.check()
         up.put(manifest_file)
         manifest_sent = True
