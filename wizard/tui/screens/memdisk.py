@@ -175,6 +175,7 @@ class MemdiskScreen(WizardScreen):
 
     @on(MemdiskReady)
     def ready(self, message: MemdiskReady) -> None:
+        self.flush()
         info = message.info
         self.wizard.choices.memdisk, self.wizard.choices.syslinux_source = str(info.path), ""
         self.query_one("#memdisk-path", Input).value = str(info.path)
@@ -184,6 +185,7 @@ class MemdiskScreen(WizardScreen):
 
     @on(WorkFailed)
     def failed(self, message: WorkFailed) -> None:
+        self.flush()  # make's last lines are in the log before the status says so
         fix = f" Fix: {message.error.fix}." if message.error.fix else ""
         said = message.error.message
         if self.query_one("#make-log").has_class("shown") and LAST_LINES in said:
