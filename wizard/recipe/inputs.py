@@ -29,6 +29,7 @@ from wizard.core.errors import WizardError
 from wizard.core.events import CancelFlag, LogLine, Sink, StepWarning
 from wizard.core.files import write_atomic
 from wizard.disk.inspect import inspect_disk
+from wizard.disk.report import DiskReport
 from wizard.floppy.verify import verify_floppy
 from wizard.memdisk.build import build_memdisk
 from wizard.memdisk.verify import MemdiskInfo, verify_memdisk
@@ -74,7 +75,7 @@ class PrerequisitesStep(Step):
         rows.append(check_ntfs_reader())
         cancel.check()
         rows += check_credentials(lambda: ctx.credentials)
-        rows.append(check_free_space(build.work_dir or ctx.folder, report))
+        rows.append(self.free_space(ctx, report))
         rows += disk_rows(report)
         for row in rows:
             text = f"{row.status:<4} {row.name}: {row.value}"
@@ -88,6 +89,29 @@ class PrerequisitesStep(Step):
                 f"{listed}", first or "see the check lines above"), failed[0].key)
         return {"checks": len(rows), "warnings": sum(1 for row in rows if row.warning),
                 "disk_format": report.format, "disk_size": report.size}
+
+
+    def free_space(self, ctx: StepContext, report: DiskReport) -> CheckResult:
+        """Free space for the disk image's bundle: a warning only, once it is made.
+
+        A session whose image bundle was made in an earlier run (and the disk
+        not written to since) writes nothing that size again: resuming its
+        upload must not need room for a second bundle. Should the bundle be
+        made again after all, the bundler checks the space itself first.
+        """
+        row = check_free_space(ctx.answers.build.work_dir or ctx.folder, report)
+        made = ctx.done_before.get("image.bundle", {}).get("image")
+        if row.ok or made is None:
+            return row
+        try:
+            unchanged = made == fingerprint(ctx.answers.build.disk, "the disk image")
+        except WizardError:
+            return row
+        if not unchanged:
+            return row
+        return dataclasses.replace(
+            row, ok=True, needed=False, warning=True,
+            value=f"{row.value}, but the disk image's bundle is made already (an earlier run)")
 
 
 class MemdiskStep(Step):
