@@ -182,6 +182,8 @@ class FloppyScreen(WizardScreen):
         if selection.option_count:
             selection.highlighted = highlighted if highlighted is not None else 0
         self.show_step(selection.highlighted or 0)
+        self.query_one("#status", Static).update(
+            "Space ticks a step off as you do it; Ctrl+R verifies the image.")
 
     @on(SelectionList.SelectedChanged, "#checklist")
     def ticked(self, event: SelectionList.SelectedChanged[int]) -> None:
@@ -237,9 +239,9 @@ class FloppyScreen(WizardScreen):
 
     @on(Done)
     def created(self, message: Done) -> None:
-        self.query_one("#status", Static).update(message.text)
         self.query_one("#floppy-tabs", TabbedContent).active = "steps-tab"
         self.show_checklist()
+        self.query_one("#status", Static).update(message.text)
 
     def action_verify(self) -> None:
         self._read_fields()
