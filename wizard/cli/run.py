@@ -174,12 +174,16 @@ def _detach(name: str, answers: Any, args: argparse.Namespace) -> int:
     from wizard.cli import detached
     from wizard.session.answers import answers_to_toml
     from wizard.session.detach import refuse_if_running
+    from wizard.session.lock import BuildLock
     from wizard.session.store import SessionPaths, write_session_file
 
     refuse_if_running(name)
     if answers is not None:
-        # The detached build reads the session's answers: these, not older ones.
-        write_session_file(SessionPaths(name).answers, answers_to_toml(answers))
+        # The detached build reads the session's answers: these, not older ones;
+        # written holding the build lock, never under a build that just started.
+        paths = SessionPaths(name)
+        with BuildLock(paths.lock, name):
+            write_session_file(paths.answers, answers_to_toml(answers))
     extra = ["--start-over"] if args.start_over else []
     secret = answers.cloud.secret_key if answers is not None else None
     return detached.start(name, extra, secret_key=secret)
@@ -210,11 +214,13 @@ def run(args: argparse.Namespace) -> int:
     _confirm(args, _plan(answers.build.name, answers.build.mode, _summary(answers),
                          existing.exists()))
     if existing.exists():
-        from wizard.session.detach import refuse_if_running
+        from wizard.session.lock import BuildLock
         from wizard.session.runner import take_answers
 
-        refuse_if_running(existing.name)  # never change the answers under a running build
-        note = take_answers(existing, answers, args.start_over)
+        # Never change the answers under a running build: they are taken
+        # holding its lock (refused, naming the build, if one holds it).
+        with BuildLock(existing.lock, existing.name):
+            note = take_answers(existing, answers, args.start_over)
         if note is not None:
             print(note, file=sys.stderr)
         return _build(existing.name, answers, args)
