@@ -15,13 +15,15 @@ import time
 from pathlib import Path
 
 import pytest
+from botocore.stub import Stubber
 
 from tests.cloud.conftest import FAST, PART, PYTHON, MadeBundle, cli_env, make_bundle, make_cloud
 from tests.cloud.test_cloud_upload import store_client, stored_keys
+from wizard.cloud.endpoints import Cloud
 from wizard.cloud.pathproxy import Exchange
-from wizard.cloud.register import ImageRequest, register_image
+from wizard.cloud.register import ImageRequest, find_registered, register_image
 from wizard.cloud.sandbox import Sandbox
-from wizard.cloud.upload import upload_bundle
+from wizard.cloud.upload import registered_from, upload_bundle
 from wizard.core.errors import WizardError
 
 
@@ -152,3 +154,51 @@ def test_a_failed_resume_under_our_own_manifest_leaves_that_manifest(cloud_box: 
     result = upload_bundle(made.manifest, "keep", make_cloud(cloud_box), policy=FAST)
     assert (result.parts_sent, result.manifest_sent) == (1, False)
     assert [e.key for e in writes(cloud_box.proxy.log, "keep")] == [f"keep/{lost}"]
+
+
+def listing_only(cloud: Cloud, *answers: list[dict[str, str]]) -> Stubber:
+    """``cloud``'s EC2 client answers DescribeImages with ``answers``, one a call.
+
+    The sandbox forgets an image at DeregisterImage; Eucalyptus lists it as
+    ``deregistered`` for a while. Only that listing's shape is stubbed here,
+    the store stays the sandbox's.
+    """
+    ec2 = cloud.ec2_client()
+    stub = Stubber(ec2)
+    for images in answers:
+        stub.add_response("describe_images", {"Images": images})
+    stub.activate()
+    object.__setattr__(cloud, "ec2_client", lambda **_: ec2)
+    return stub
+
+
+def test_a_deregistered_image_still_listed_is_not_registered(cloud_box: Sandbox,
+                                                            tmp_path: Path):
+    first = make_bundle(cloud_box, tmp_path / "a", size=3 * PART)
+    location, image_id = registered(cloud_box, first, "dereg")
+    gone = {"ImageId": image_id, "ImageLocation": location, "State": "deregistered",
+            "Name": "sample"}
+    cloud = make_cloud(cloud_box)
+    stub = listing_only(cloud, [gone], [gone], [gone])
+    request = ImageRequest(location=location, name="sample")
+    assert find_registered(cloud, request, policy=FAST) is None
+    assert registered_from(cloud, location) == []
+    # The operator deregistered it: a new bundle of that name may take its place.
+    other = make_bundle(cloud_box, tmp_path / "b", size=4 * PART)
+    result = upload_bundle(other.manifest, "dereg", cloud, policy=FAST)
+    assert result.manifest_sent
+    body = store_client(cloud_box).get_object(Bucket="dereg", Key="sample.img.manifest.xml")
+    assert body["Body"].read() == other.manifest.read_bytes()
+    stub.assert_no_pending_responses()
+
+
+def test_of_several_images_from_one_manifest_the_working_one_counts(cloud_box: Sandbox):
+    location = "several/sample.img.manifest.xml"
+    failed = {"ImageId": "emi-0000000F", "ImageLocation": location, "State": "failed",
+              "Name": "sample"}
+    live = {"ImageId": "emi-0000000A", "ImageLocation": location, "State": "available",
+            "Name": "sample"}
+    cloud = make_cloud(cloud_box)
+    listing_only(cloud, [failed, live])
+    assert find_registered(cloud, ImageRequest(location=location, name="sample"),
+                           policy=FAST) == "emi-0000000A"

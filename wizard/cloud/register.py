@@ -15,6 +15,7 @@ new image to become available is ``wait.wait_until_available``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,6 +161,11 @@ def find_registered(cloud: Cloud, req: ImageRequest, cancel: CancelFlag | None =
     return str(image["ImageId"])
 
 
+def is_deregistered(image: Mapping[str, Any]) -> bool:
+    """An image DescribeImages still lists after DeregisterImage (Eucalyptus does)."""
+    return str(image.get("State") or "").lower() == "deregistered"
+
+
 def registered_image(cloud: Cloud, req: ImageRequest, cancel: CancelFlag | None = None,
                      policy: RetryPolicy = DEFAULT_RETRIES) -> dict[str, Any] | None:
     """DescribeImages' entry of our image registered from this manifest, if any.
@@ -167,7 +173,9 @@ def registered_image(cloud: Cloud, req: ImageRequest, cancel: CancelFlag | None 
     The ``manifest-location`` filter is missing from moto and from some
     Eucalyptus releases, so our own images are listed and matched here.
     A cloud that does not report locations is matched by the name, which
-    RegisterImage keeps unique per account.
+    RegisterImage keeps unique per account. Deregistered images are left
+    out; of several from the manifest, an available or pending one is
+    preferred to a failed one.
     """
     ec2 = cloud.ec2_client()
     endpoint = cloud.ec2
@@ -176,11 +184,14 @@ def registered_image(cloud: Cloud, req: ImageRequest, cancel: CancelFlag | None 
                   what="list your registered images", endpoint=endpoint, cancel=cancel,
                   policy=policy, key_source=cloud.key_source,
                   secret_source=cloud.secret_source)
-    images: list[dict[str, Any]] = [dict(i) for i in answer.get("Images", [])]
-    for image in images:
-        location = image.get("ImageLocation")
-        if location and location.lstrip("/") == req.location:
-            return image
+    # Eucalyptus lists a deregistered image for a while: it is gone all the same.
+    images: list[dict[str, Any]] = [dict(i) for i in answer.get("Images", [])
+                                    if not is_deregistered(i)]
+    here = [i for i in images
+            if (i.get("ImageLocation") or "").lstrip("/") == req.location]
+    if here:
+        # Several (a failed one not yet replaced): the one that works counts.
+        return min(here, key=lambda i: i.get("State") == "failed")
     for image in images:
         if image.get("Name") != req.name:
             continue

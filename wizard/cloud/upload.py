@@ -44,6 +44,7 @@ from botocore import exceptions as bx
 from wizard.bundle.manifest import Manifest, check_size, read_manifest
 from wizard.cloud.calls import DEFAULT_RETRIES, RetryPolicy, call, error_code
 from wizard.cloud.endpoints import Cloud, Endpoint, is_walrus
+from wizard.cloud.register import is_deregistered
 from wizard.core.errors import Cancelled, WizardError, interrupted
 from wizard.core.events import (
     CancelFlag,
@@ -616,7 +617,8 @@ def registered_from(cloud: Cloud, location: str, cancel: CancelFlag | None = Non
         return []
     return [(str(image.get("ImageId")), str(image.get("State") or "registered"))
             for image in answer.get("Images", [])
-            if (image.get("ImageLocation") or "").lstrip("/") == location]
+            if (image.get("ImageLocation") or "").lstrip("/") == location
+            and not is_deregistered(image)]
 
 
 def _send_parts(up: _Uploader, parts: list[LocalFile],

@@ -75,7 +75,10 @@ def wait_until_available(
             log.info("%s is available after %.0f s", image_id, now - start)
             sink(LogLine(step, f"{image_id}: available"))
             return state
-        if state in ("failed", "deregistered", "invalid", "error"):
+        if state == "deregistered":  # Eucalyptus lists it a while after DeregisterImage
+            raise WizardError(f"the image {image_id} was deregistered while waiting for it",
+                              "register the bundle again")
+        if state in ("failed", "invalid", "error"):
             reason = str((image.get("StateReason") or {}).get("Message") or "no reason given")
             log.info("%s failed: %s", image_id, reason)
             raise WizardError(f"the cloud could not prepare the image {image_id} ({state}: "
