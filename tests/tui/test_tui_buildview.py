@@ -46,6 +46,15 @@ def test_a_replay_gives_the_same_view_and_skips_what_it_has_seen() -> None:
     assert replayed.rows["kernel"].bundle.done == 10
 
 
+def test_a_finished_transfer_counts_the_parts_an_earlier_run_sent() -> None:
+    """A resumed upload finds its part already in the store: no progress says 1/1."""
+    view = BuildView()
+    view.apply(0, 1.0, StepStarted("image.upload", "Upload the disk image"))
+    view.apply(1, 2.0, StepProgress("image.upload", 0, 146 * 1024, 0, 1))
+    view.apply(2, 3.0, StepFinished("image.upload", {"location": "b/x.manifest.xml"}))
+    assert view.rows["image"].upload.describe() == "146.0 KiB, part 1/1, done"
+
+
 def test_a_failure_keeps_its_answer_key_and_a_restart_clears_it() -> None:
     view = BuildView()
     view.apply(0, 1.0, StepStarted("image.bundle", "Bundling"))

@@ -260,6 +260,8 @@ class BuildView:
             transfer.state = state
             if state == "done" and transfer.total is not None:
                 transfer.done = transfer.total
+            if state == "done" and transfer.parts_total:
+                transfer.parts_done = transfer.parts_total  # parts sent before count
         elif row is not None and kind == "register":
             row.registration.state = state
             if state == "running":
