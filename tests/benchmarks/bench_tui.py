@@ -9,7 +9,9 @@ command until the Start screen's title has been written to the terminal
 (then Ctrl+Q). Key latency: the Build screen follows a session whose event
 log another process floods (``tests/tui/flood.py``, through the engine's
 EventLog, holding the session's lock); F1 and Esc are sent as the terminal
-driver hands keys over, and timed until their action has run.
+driver hands keys over, and timed until their action has run. The issue's
+aim: a key answered within 100 ms while 10,000 events arrive (the test
+suite asserts what makes it so, tests/tui/test_tui_flood.py, not the time).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 TITLE = b"Windows image to cloud image"
+AIM_MS = 100.0
 
 
 def startup_once(state: Path) -> tuple[float, float]:
@@ -101,7 +104,9 @@ async def flood_latencies(count: int) -> list[float]:
                     latencies.append(await answered_in(
                         app, key, lambda w=wanted: isinstance(app.screen, HelpScreen) == w))
                     await pilot.pause(0.05)
+            Path(str(go) + ".last").touch()  # the flood's tail, held back until now
     finally:
+        Path(str(go) + ".last").touch()
         Path(str(go) + ".stop").touch()
         child.wait(timeout=30)
     return latencies
@@ -124,7 +129,8 @@ def main() -> int:
         ms = sorted(x * 1000 for x in latencies)
         print(f"key latency during {args.events} events: median {statistics.median(ms):.1f} ms, "
               f"90th percentile {ms[int(len(ms) * 0.9)]:.1f} ms, worst {ms[-1]:.1f} ms "
-              f"({len(ms)} keys)")
+              f"({len(ms)} keys); {sum(x <= AIM_MS for x in ms)} of {len(ms)} within the "
+              f"{AIM_MS:.0f} ms aim")
     return 0
 
 
