@@ -19,9 +19,10 @@ import json
 import signal
 import threading
 import time
+import types
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from wizard.core.errors import RESUME, Cancelled, WizardError, interrupted
 
@@ -147,11 +148,47 @@ def stamped_from_json(line: str) -> Stamped:
         ts = data.pop("ts")
         kind = _KINDS[data.pop("kind")]
         event: Event = kind(**data)
+        _check_fields(event)
+    except RecursionError:  # JSON nested thousands deep: written by no build
+        raise ValueError("not an event line (nested too deep)") from None
     except (KeyError, TypeError, json.JSONDecodeError) as exc:
         raise ValueError(f"not an event line ({type(exc).__name__}: {exc})") from None
     if isinstance(seq, bool) or not isinstance(seq, int) or not isinstance(ts, (int, float)):
         raise ValueError("not an event line (seq or ts of the wrong type)")
     return Stamped(seq, float(ts), event)
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether a JSON value is of the field's type (str, int, float, dict, Any, X | None)."""
+    if hint is Any:
+        return True
+    if get_origin(hint) in (Union, types.UnionType):
+        return any(_fits(value, arg) for arg in get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint in (int, float):
+        return isinstance(value, (int, float) if hint is float else int) \
+            and not isinstance(value, bool)
+    origin = get_origin(hint) or hint
+    return isinstance(origin, type) and isinstance(value, origin)
+
+
+_HINTS: dict[type, dict[str, Any]] = {}  # each event kind's field types, read once
+
+
+def _hints(kind: type) -> dict[str, Any]:
+    if kind not in _HINTS:
+        _HINTS[kind] = get_type_hints(kind)
+    return _HINTS[kind]
+
+
+def _check_fields(event: Event) -> None:
+    """A TypeError naming the first field of ``event`` not of its declared type: a
+    viewer would fail on it later ("done": "lots" in a progress event)."""
+    for name, hint in _hints(type(event)).items():
+        value = getattr(event, name)
+        if not _fits(value, hint):
+            raise TypeError(f"{type(event).__name__}.{name} is {type(value).__name__}")
 
 
 def failure(step: str, exc: BaseException) -> StepFailed:

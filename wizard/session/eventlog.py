@@ -40,6 +40,26 @@ _CHUNK = 4 * 1024 * 1024
 _HEAD = 128
 
 
+def tail_events(path: Path, size: int = _TAIL) -> list[Stamped]:
+    """The whole, readable events in the last ``size`` bytes of the log at ``path``
+    (the end of a long history, without reading all of it); [] if it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            end = os.fstat(handle.fileno()).st_size
+            start = max(0, end - size)
+            tail = os.pread(handle.fileno(), end - start, start)
+    except OSError:
+        return []
+    lines = tail.split(b"\n")
+    if start > 0:
+        lines = lines[1:]  # cut by where the read began
+    events = []
+    for raw in lines:
+        with contextlib.suppress(ValueError, UnicodeDecodeError):
+            events.append(stamped_from_json(raw.decode("utf-8")))
+    return events
+
+
 def _last_seq(fd: int) -> tuple[int, bool]:
     """The seq of the last whole line of the log open on ``fd``, and whether the log
     ends in the middle of a line (a writer killed mid-write, a full disk)."""

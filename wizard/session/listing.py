@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 from wizard.core.errors import INTERRUPTED
-from wizard.core.events import Stamped, StepFailed, StepFinished, StepStarted, stamped_from_json
+from wizard.core.events import Stamped, StepFailed, StepFinished, StepStarted
+from wizard.core.logs import get_logger
+from wizard.session.eventlog import tail_events
 from wizard.session.lock import running_pid
 from wizard.session.store import SessionPaths, session_names
 
@@ -33,6 +34,8 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # Python 3.10: the same parser, from PyPI (see pyproject)
     import tomli as tomllib
+
+log = get_logger(__name__)
 
 STATUSES = ("new", "running", "interrupted", "failed", "done")
 # The step that ends both recipes (memdisk and native).
@@ -65,7 +68,7 @@ def _stopped(message: str) -> bool:
 
 
 def _mode(paths: SessionPaths) -> str:
-    with contextlib.suppress(OSError, ValueError):
+    with contextlib.suppress(OSError, ValueError, RecursionError):
         data = tomllib.loads(paths.answers.read_text(encoding="utf-8"))
         mode = data.get("build", {}).get("mode", "")
         if isinstance(mode, str):
@@ -75,7 +78,7 @@ def _mode(paths: SessionPaths) -> str:
 
 def _steps(paths: SessionPaths) -> dict[str, dict[str, Any]]:
     """The state file's steps (``{id: {"status":..,"outputs":..}}``), {} if unreadable."""
-    with contextlib.suppress(OSError, ValueError):
+    with contextlib.suppress(OSError, ValueError, RecursionError):
         data = json.loads(paths.state.read_text(encoding="utf-8"))
         steps = data.get("steps") if isinstance(data, dict) else None
         if isinstance(steps, dict):
@@ -85,21 +88,7 @@ def _steps(paths: SessionPaths) -> dict[str, dict[str, Any]]:
 
 def last_events(paths: SessionPaths) -> list[Stamped]:
     """The last whole, readable events of the session's log (its last ~64 KiB)."""
-    try:
-        with open(paths.events, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            handle.seek(max(0, size - _TAIL))
-            tail = handle.read()
-    except OSError:
-        return []
-    lines = tail.split(b"\n")
-    if size > _TAIL:
-        lines = lines[1:]  # cut by the seek
-    events = []
-    for raw in lines:
-        with contextlib.suppress(ValueError):
-            events.append(stamped_from_json(raw.decode("utf-8")))
-    return events
+    return tail_events(paths.events, _TAIL)
 
 
 def image_ids(steps: dict[str, dict[str, Any]]) -> dict[str, str]:
@@ -170,6 +159,28 @@ def summarize(name: str) -> SessionSummary:
 
 
 def list_sessions() -> list[SessionSummary]:
-    """Every saved session, oldest change first (the one worked on last at the end)."""
-    summaries = [summarize(name) for name in session_names()]
+    """Every saved session, oldest change first (the one worked on last at the end).
+
+    One session whose files cannot be summed up (crafted, damaged in a way
+    nothing above expects) is listed as failed, naming its folder: it never
+    hides the others.
+    """
+    summaries = []
+    for name in session_names():
+        try:
+            summaries.append(summarize(name))
+        except Exception as exc:  # one bad session must not stop the listing
+            log.warning("cannot summarize session %s", name, exc_info=True)
+            summaries.append(_damaged(name, exc))
     return sorted(summaries, key=lambda s: (s.updated, s.name))
+
+
+def _damaged(name: str, exc: Exception) -> SessionSummary:
+    folder = SessionPaths(name).folder
+    updated = 0.0
+    with contextlib.suppress(OSError):
+        updated = folder.stat().st_mtime
+    return SessionSummary(
+        name=name, mode="", current_step="", status="failed", updated=updated,
+        message=f"the session's files in {folder} are damaged ({type(exc).__name__}). "
+                "Fix: start the session over, or remove its folder")

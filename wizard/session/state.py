@@ -102,6 +102,8 @@ def parse_state(text: str, path: Path, session: str) -> SessionState:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _damaged(path, session, f"not JSON: {exc.msg} at line {exc.lineno}") from None
+    except RecursionError:  # nested thousands deep: no build writes that
+        raise _damaged(path, session, "nested too deep") from None
     if not isinstance(data, dict) or not isinstance(data.get("steps"), dict):
         raise _damaged(path, session, "no steps table")
     if data.get("version") != VERSION:

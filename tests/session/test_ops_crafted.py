@@ -1,0 +1,78 @@
+"""Crafted or damaged session files never crash a command: a state file nested thousands
+deep, an event whose field has the wrong type, a session whose files nothing expects. Real
+CLI processes (``sessions``, ``attach``, ``run``) on session folders written here."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from tests.session.ops_kit import new_session, write_events, write_state
+from tests.session.test_ops_cli import cli
+from wizard.core.events import Stamped, StepFinished, StepStarted, stamped_to_json
+
+DEEP = '{"version": 1, "steps": ' + "[" * 200_000 + "]" * 200_000 + "}"
+
+
+def no_crash(result: object) -> None:
+    text = getattr(result, "stderr", "")
+    assert "unexpected" not in text and "Traceback" not in text, text
+
+
+def test_a_state_file_nested_too_deep_is_damaged_not_a_crash(private_xdg: Path) -> None:
+    good = new_session("good")
+    write_state(good, {"prerequisites": ("done", {})})
+    deep = new_session("deep")
+    deep.state.write_text(DEEP)
+    write_events(deep, [StepStarted("prerequisites", "Check")])
+    with open(deep.events, "a") as handle:
+        handle.write('{"seq": 2, "ts": 1, "kind": "LogLine", "step": "x", "text": '
+                     + "[" * 200_000 + "]" * 200_000 + "}\n")
+    listed = cli("sessions")
+    no_crash(listed)
+    assert listed.returncode == 0
+    names = [line.split()[0] for line in listed.stdout.splitlines()[1:]]
+    assert sorted(names) == ["deep", "good"]
+    shown = cli("sessions", "show", "deep")
+    no_crash(shown)
+    assert shown.returncode == 0
+    attached = cli("attach", "deep")
+    no_crash(attached)
+    assert f"line 2 of the event log {deep.events} is not an event" in attached.stderr
+    ran = cli("run", "--session", "deep", "--yes")
+    no_crash(ran)
+    assert ran.returncode == 1
+    assert (f"the state file {deep.state} of session 'deep' is damaged (nested too deep)"
+            in ran.stderr.strip().splitlines()[-1])
+
+
+def test_an_event_of_the_wrong_type_is_reported_not_a_crash(private_xdg: Path) -> None:
+    paths = new_session("odd")
+    write_events(paths, [StepStarted("image.upload", "Uploading the disk image")])
+    with open(paths.events, "a") as handle:
+        handle.write(json.dumps({"seq": 2, "ts": time.time(), "kind": "StepProgress",
+                                 "step": "image.upload", "done": "lots", "total": 100}) + "\n")
+        handle.write(stamped_to_json(Stamped(3, time.time(), StepFinished("image.upload")))
+                     + "\n")
+    write_state(paths, {"image.upload": ("done", {})})
+    attached = cli("attach", "odd")
+    no_crash(attached)
+    assert f"line 2 of the event log {paths.events} is not an event" in attached.stderr
+    listed = cli("sessions")
+    no_crash(listed)
+    assert listed.returncode == 0 and "odd" in listed.stdout
+
+
+def test_one_session_nothing_can_read_is_listed_as_damaged(private_xdg: Path) -> None:
+    new_session("fine")
+    odd = new_session("locked")
+    odd.lock.unlink(missing_ok=True)
+    odd.lock.symlink_to("/nonexistent/elsewhere")  # no build writes a link there
+    listed = cli("sessions")
+    no_crash(listed)
+    assert listed.returncode == 0, listed.stderr
+    rows = {line.split()[0]: line.split() for line in listed.stdout.splitlines()[1:]}
+    assert rows["fine"][2] == "new" and rows["locked"][2] == "failed"
+    shown = cli("sessions", "show", "fine")
+    assert shown.returncode == 0
