@@ -1,5 +1,6 @@
 """Crafted or damaged session files never crash a command: a state file nested thousands
-deep, an event whose field has the wrong type, a session whose files nothing expects. Real
+deep, an event whose field has the wrong type, a session whose files nothing expects; and a
+detached build that fails at once after a long history still reports its own error. Real
 CLI processes (``sessions``, ``attach``, ``run``) on session folders written here."""
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ from pathlib import Path
 
 from tests.session.ops_kit import new_session, write_events, write_state
 from tests.session.test_ops_cli import cli
-from wizard.core.events import Stamped, StepFinished, StepStarted, stamped_to_json
+from tests.session.test_run_confirm import ANSWERS
+from wizard.core.errors import WizardError
+from wizard.core.events import LogLine, Stamped, StepFinished, StepStarted, stamped_to_json
+from wizard.session.answers import parse_answers
+from wizard.session.detach import start_detached
+from wizard.session.store import SessionPaths, create_session
 
 DEEP = '{"version": 1, "steps": ' + "[" * 200_000 + "]" * 200_000 + "}"
 
@@ -76,3 +82,35 @@ def test_one_session_nothing_can_read_is_listed_as_damaged(private_xdg: Path) ->
     assert rows["fine"][2] == "new" and rows["locked"][2] == "failed"
     shown = cli("sessions", "show", "fine")
     assert shown.returncode == 0
+
+
+def test_a_build_failing_at_once_after_a_long_history_reports_its_error(
+        tmp_path: Path, private_xdg: Path) -> None:
+    # More than one poll's worth (4 MiB) of an earlier run's events come before the
+    # failure: it is read from the end of the log.
+    raised = 0
+    for number in range(4):
+        text = ANSWERS.replace('name = "asked"', f'name = "long{number}"')
+        name = create_session(parse_answers(text, "answers", base=tmp_path))
+        paths = SessionPaths(name)
+        line = LogLine("image.upload", "x" * 1000)
+        with open(paths.events, "w") as handle:
+            handle.writelines(stamped_to_json(Stamped(seq, time.time(), line)) + "\n"
+                              for seq in range(1, 6001))
+        assert paths.events.stat().st_size > 5 * 1024 * 1024
+        write_state(paths, {})  # that run's state: nothing done
+        try:
+            start_detached(name)
+        except WizardError as exc:
+            raised += 1
+            assert exc.message == f"the disk image {tmp_path / 'xp.img'} does not exist"
+            assert exc.key == "build.disk"
+        else:
+            deadline = time.monotonic() + 60
+            while paths.lock.exists() and cli("sessions", "show", name).stdout.count(
+                    "running"):
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        if raised:
+            break
+    assert raised, "every child was seen running before it failed: no case to check"

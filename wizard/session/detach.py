@@ -30,6 +30,7 @@ from pathlib import Path
 from wizard import PROGRAM
 from wizard.core.errors import WizardError
 from wizard.core.events import StepFailed
+from wizard.session.eventlog import tail_events
 from wizard.session.lock import running_pid
 from wizard.session.store import open_session
 
@@ -37,6 +38,8 @@ from wizard.session.store import open_session
 # and the engine's imports, on a loaded machine.
 START_TIMEOUT = 60.0
 _POLL = 0.05
+# The end of the event log read for a build's own failure (its last lines).
+_FAILURE_TAIL = 1024 * 1024
 
 
 def refuse_if_running(name: str) -> None:
@@ -61,23 +64,18 @@ def _log_tail(path: Path, lines: int = 3) -> str:
 
 def _last_seq(events: Path) -> int:
     """The seq of the event log's last event (0 for none)."""
-    from wizard.session.eventlog import EventLogReader
-
-    with contextlib.suppress(OSError, WizardError):
-        stamps = EventLogReader(events).poll(final=True)
-        if stamps:
-            return stamps[-1].seq
-    return 0
+    stamps = tail_events(events, _FAILURE_TAIL)
+    return stamps[-1].seq if stamps else 0
 
 
 def _last_failure(events: Path, after: int) -> StepFailed | None:
-    """This build's failure: the last event of the log, written after seq ``after``."""
-    from wizard.session.eventlog import EventLogReader
+    """This build's failure: the last event of the log, written after seq ``after``.
 
-    with contextlib.suppress(OSError, WizardError):
-        stamps = EventLogReader(events).poll(final=True)
-        if stamps and stamps[-1].seq > after and isinstance(stamps[-1].event, StepFailed):
-            return stamps[-1].event
+    Read from the end of the log: a long history (a session that ran for
+    hours) comes before it, and reading from the start would stop short."""
+    stamps = tail_events(events, _FAILURE_TAIL)
+    if stamps and stamps[-1].seq > after and isinstance(stamps[-1].event, StepFailed):
+        return stamps[-1].event
     return None
 
 
