@@ -64,6 +64,14 @@ def mid_upload() -> list[tuple[float, Event]]:
     return events
 
 
+def mid_bundle() -> list[tuple[float, Event]]:
+    """Kernel and ramdisk registered, the disk image half bundled."""
+    events = mid_upload()
+    half = [i for i, (_, event) in enumerate(events)
+            if isinstance(event, StepProgress) and event.step == "image.bundle"][4]
+    return events[:half + 1]
+
+
 def waiting_for_available() -> list[tuple[float, Event]]:
     """The disk image uploaded and registered, the cloud still preparing it."""
     events = mid_upload()

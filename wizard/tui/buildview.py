@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from wizard.core.errors import INTERRUPTED
 from wizard.core.events import (
     LogLine,
     StepFailed,
@@ -42,7 +43,7 @@ WAITING_PHASE = "waiting for available"
 def stop_word(message: str) -> str:
     """What a StepFailed means for a row: "interrupted" (Cancel, Ctrl+C, SIGTERM,
     SIGHUP: the runner's words "interrupted by ...") or "failed"."""
-    return "interrupted" if message.startswith(("interrupted", "cancelled")) else "failed"
+    return INTERRUPTED if message.startswith((INTERRUPTED, "cancelled")) else "failed"
 
 
 @dataclass

@@ -38,6 +38,14 @@ def saved_sessions() -> list[SessionSummary]:
     return list_sessions()
 
 
+def session_mode(name: str) -> str:
+    """The recipe a saved session was started with ("memdisk", "native"; "" if unknown):
+    its own summary, not every session's."""
+    from wizard.session.listing import summarize
+
+    return summarize(name).mode
+
+
 def running_sessions() -> list[str]:
     """The sessions whose build holds its lock, the most recently active first.
 

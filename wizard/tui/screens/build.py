@@ -178,7 +178,8 @@ class ImageRowView(Horizontal):
             if before is None or getattr(before, kind) != transfer:
                 self._show_transfer(kind, transfer)
         if before is None or before.register != row.register:
-            self.query_one(f"#{self.artifact}-register", Static).update(row.register)
+            self.query_one(f"#{self.artifact}-register", Static).update(row.register,
+                                                                       layout=False)
 
     def _show_transfer(self, kind: str, transfer: TransferShow) -> None:
         bar = self.query_one(f"#{self.artifact}-{kind}-bar", PhaseBar)
@@ -229,6 +230,7 @@ class BuildScreen(WizardScreen):
         self.reported = False
         # Cancel was asked for here: the stop that follows is no error.
         self.cancelled = False
+        self._status = ""
 
     def body(self) -> Iterable[Widget]:
         c = self.wizard.choices
@@ -304,8 +306,8 @@ class BuildScreen(WizardScreen):
         self.wizard.session = name
         self.add_class("following")
         self.refresh_bindings()
-        self.query_one("#status", Static).update(f"{name}: reading its events...")
-        if self.wizard.choices.mode == "native" or self._native(name):
+        self.show_status(f"{name}: reading its events...")
+        if self.wizard.choices.mode == "native" or self._mode(name) == "native":
             for artifact in ("kernel", "ramdisk"):
                 self.query_one(f"#row-{artifact}").display = False
         warning = sessionlink.linger_warning()
@@ -314,12 +316,11 @@ class BuildScreen(WizardScreen):
         self.query_one("#build-log", Log).focus()
         self.follow_log(name)
 
-    def _native(self, name: str) -> bool:
+    def _mode(self, name: str) -> str:
         try:
-            return any(s.name == name and s.mode == "native"
-                       for s in sessionlink.saved_sessions())
-        except WizardError:
-            return False
+            return sessionlink.session_mode(name)
+        except (WizardError, OSError):
+            return ""
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="follow")
     def follow_log(self, name: str) -> None:
@@ -388,10 +389,14 @@ class BuildScreen(WizardScreen):
             state = "running" if update.running else "not running"
             if not update.caught_up:
                 state = "reading its history"
-            self.query_one("#status", Static).update(f"{self.session}: {state} · "
-                                                     f"{update.status}")
+            self.show_status(f"{self.session}: {state} · {update.status}")
         if update.caught_up:
             self.check_end(update)
+
+    def show_status(self, text: str) -> None:
+        if text != self._status:
+            self._status = text
+            self.query_one("#status", Static).update(text, layout=False)  # always one line
 
     @on(WorkFailed)
     def follow_failed(self, message: WorkFailed) -> None:
@@ -409,7 +414,7 @@ class BuildScreen(WizardScreen):
         elif update.failure is not None and not update.running and (
                 self.cancelled or update.status.startswith("interrupted")):
             self.reported = True
-            self.query_one("#status", Static).update(
+            self.show_status(
                 f"{name}: stopped at {update.failure.step}. Resume: Esc, then r on Start")
         elif update.failure is not None and not update.running:
             self.reported = True
