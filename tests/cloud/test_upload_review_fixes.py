@@ -9,9 +9,11 @@ manifest removed from under a live image.
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,8 +25,9 @@ from wizard.cloud.endpoints import Cloud
 from wizard.cloud.pathproxy import Exchange
 from wizard.cloud.register import ImageRequest, find_registered, register_image
 from wizard.cloud.sandbox import Sandbox
-from wizard.cloud.upload import registered_from, upload_bundle
+from wizard.cloud.upload import registered_from, upload_bundle, uploaded_location
 from wizard.core.errors import WizardError
+from wizard.core.events import Event, LogLine
 
 
 def test_sigterm_stops_the_upload_with_no_part_queued_behind_it(cloud_box: Sandbox,
@@ -202,3 +205,89 @@ def test_of_several_images_from_one_manifest_the_working_one_counts(cloud_box: S
     listing_only(cloud, [failed, live])
     assert find_registered(cloud, ImageRequest(location=location, name="sample"),
                            policy=FAST) == "emi-0000000A"
+
+
+def listing(bucket: str) -> Callable[[str, str], bool]:
+    """The store's listings of ``bucket`` (ListObjectsV2 and ListObjects alike)."""
+    return lambda m, p: m == "GET" and f"/{bucket}?" in p and "prefix=" in p
+
+
+def as_the_first_listobjects(page: int, *, marker_too: bool = False) -> Callable[[str], str]:
+    """A store that ignores ``list-type=2`` (and its token) and answers ``page`` keys a
+    page, as ListObjects; ``marker_too``: one that ignores ListObjects' marker as well."""
+    ignored = {"list-type", "continuation-token", "start-after", "fetch-owner", "max-keys"}
+    if marker_too:
+        ignored.add("marker")
+
+    def path(upstream: str) -> str:
+        base, _, query = upstream.partition("?")
+        kept = [f for f in query.split("&") if f and f.split("=", 1)[0] not in ignored]
+        return f"{base}?{'&'.join([*kept, f'max-keys={page}'])}"
+    return path
+
+
+def test_a_listing_answered_as_listobjects_pages_on_by_marker(cloud_box: Sandbox,
+                                                              tmp_path: Path):
+    made = make_bundle(cloud_box, tmp_path, size=6 * PART)
+    keys = len(made.bundle.manifest.parts) + 1
+    location = upload_bundle(made.manifest, "v1store", make_cloud(cloud_box),
+                             policy=FAST).location
+    cloud_box.proxy.clear()
+    old_store = cloud_box.proxy.inject("rewrite", listing("v1store"), times=200,
+                                       path=as_the_first_listobjects(2))
+    again = upload_bundle(made.manifest, "v1store", make_cloud(cloud_box), policy=FAST)
+    assert (again.parts_sent, again.parts_skipped, again.manifest_sent) == (
+        0, keys - 1, False)
+    assert uploaded_location(made.manifest, "v1store", make_cloud(cloud_box),
+                             policy=FAST) == location
+    # Page one, then by marker 2 keys a page (one page more for the done check).
+    assert old_store.hits <= 2 * (keys // 2 + 2) < 200, old_store.hits
+    assert writes(cloud_box.proxy.log, "v1store") == []
+
+
+def test_a_listing_that_does_not_move_on_is_one_line_not_a_loop(cloud_box: Sandbox,
+                                                                tmp_path: Path):
+    made = make_bundle(cloud_box, tmp_path, size=6 * PART)
+    upload_bundle(made.manifest, "stuck", make_cloud(cloud_box), policy=FAST)
+    cloud_box.proxy.clear()
+    stuck = cloud_box.proxy.inject("rewrite", listing("stuck"), times=200,
+                                   path=as_the_first_listobjects(2, marker_too=True))
+    with pytest.raises(WizardError) as caught:
+        upload_bundle(made.manifest, "stuck", make_cloud(cloud_box), policy=FAST)
+    line = caught.value.one_line()
+    assert "\n" not in line
+    assert line.startswith("the store's listing of stuck/sample.img.* does not move on")
+    assert stuck.hits < 200
+    assert writes(cloud_box.proxy.log, "stuck") == []
+
+
+def multipart_etags(body: bytes) -> bytes:
+    """ETags as a store gives them for multipart uploads: not the MD5."""
+    return re.sub(rb"(<ETag>[^<]*?)([0-9a-f]{32})", rb"\1\2-1", body)
+
+
+def test_etags_that_are_not_md5s_neither_break_the_resume_nor_the_refusal(
+        cloud_box: Sandbox, tmp_path: Path):
+    first = make_bundle(cloud_box, tmp_path / "a", size=4 * PART)
+    location, image_id = registered(cloud_box, first, "etags")
+    parts = len(first.bundle.manifest.parts)
+    cloud_box.proxy.clear()
+    cloud_box.proxy.inject("rewrite", listing("etags"), times=10_000, body=multipart_etags)
+    cloud = make_cloud(cloud_box)
+    # The store's manifest is read and compared: it is this bundle's.
+    assert uploaded_location(first.manifest, "etags", cloud, policy=FAST) == location
+    events: list[Event] = []
+    again = upload_bundle(first.manifest, "etags", cloud, events.append, policy=FAST)
+    assert (again.parts_sent, again.manifest_sent) == (parts, False)
+    said = [e.text for e in events if isinstance(e, LogLine) and "not MD5s" in e.text]
+    assert said == [f"{parts} of {parts} parts are in the store under ETags that are not "
+                    "MD5s (multipart uploads, some Walrus versions), so whether they are "
+                    "these cannot be told: sending them again"]
+    # Another bundle of the name is still refused: its manifest differs byte for byte.
+    other = make_bundle(cloud_box, tmp_path / "b", size=4 * PART)
+    before = stored_keys(cloud_box, "etags")
+    cloud_box.proxy.log.clear()
+    with pytest.raises(WizardError, match=f"registered as {image_id} from another bundle"):
+        upload_bundle(other.manifest, "etags", cloud, policy=FAST)
+    assert writes(cloud_box.proxy.log, "etags") == []
+    assert stored_keys(cloud_box, "etags") == before

@@ -19,8 +19,9 @@ Four more jobs, for the sandbox and the tests alike:
   compute prefixes without a SigV4 header get a routing hint naming ec2
   (moto checks no signatures).
 - It can keep a log of what crossed the wire (method, path, headers, status)
-  and inject faults (a 503 answer, a dropped connection) for chosen requests,
-  so tests can show retries and resumes against a real HTTP peer.
+  and inject faults (a 503 answer, a dropped connection, a delay, an answer
+  rewritten) for chosen requests, so tests can show retries, resumes and
+  other stores' ways against a real HTTP peer.
 
 Loopback only: it binds 127.0.0.1 and forwards to a loopback upstream.
 """
@@ -90,7 +91,10 @@ class Fault:
     Kinds: "503" (answer 503 ServiceUnavailable), "drop" (close the
     connection without an answer), "error" (answer ``status`` with the error
     ``code`` and ``message``, in the service's XML), "delay" (wait
-    ``seconds`` before forwarding).
+    ``seconds`` before forwarding), "rewrite" (forward the request with its
+    upstream path through ``path``, e.g. a query a store ignores taken off,
+    and pass the answer's body through ``body``: a store that answers
+    otherwise than moto, shown with moto's own state).
     """
 
     kind: str
@@ -101,6 +105,8 @@ class Fault:
     code: str = "ServiceUnavailable"
     message: str = "injected by the test proxy"
     seconds: float = 0.0
+    path: Callable[[str], str] | None = None  # "rewrite": upstream path (no prefix) -> path
+    body: Callable[[bytes], bytes] | None = None  # "rewrite": the answer's body -> body
 
 
 class PathProxy:
@@ -152,7 +158,7 @@ class PathProxy:
 
     def inject(self, kind: str, match: Callable[[str, str], bool], times: int = 1,
                **details: object) -> Fault:
-        if kind not in ("503", "drop", "error", "delay"):
+        if kind not in ("503", "drop", "error", "delay", "rewrite"):
             raise ValueError(f"unknown fault {kind!r}")
         fault = Fault(kind, match, times, **details)  # type: ignore[arg-type]
         with self._lock:
@@ -262,9 +268,10 @@ def _make_handler(proxy: PathProxy) -> type[BaseHTTPRequestHandler]:
                 # Shut the socket without a word, as a crashed front end would.
                 self.connection.close()
                 return
+            rewrite = fault if fault is not None and fault.kind == "rewrite" else None
             if fault is not None and fault.kind == "delay":
                 time.sleep(fault.seconds)
-            elif fault is not None:
+            elif fault is not None and rewrite is None:
                 # Logged before answering: a client that has its answer may look at the log.
                 proxy._note(Exchange(method, self.path, headers, fault.status, len(body), form))
                 self._answer(fault.status, _error_xml(service, fault.code, fault.message))
@@ -304,6 +311,8 @@ def _make_handler(proxy: PathProxy) -> type[BaseHTTPRequestHandler]:
             upstream_path = self.path[len(prefix):] or "/"
             if not upstream_path.startswith("/"):
                 upstream_path = "/" + upstream_path
+            if rewrite is not None and rewrite.path is not None:
+                upstream_path = rewrite.path(upstream_path)
             forward = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
             if service == "ec2" and "AWS4-" not in headers.get("authorization", ""):
                 forward["Authorization"] = _ec2_routing_hint(body)
@@ -312,6 +321,8 @@ def _make_handler(proxy: PathProxy) -> type[BaseHTTPRequestHandler]:
                 conn.request(method, upstream_path, body=body or None, headers=forward)
                 answer = conn.getresponse()
                 data = answer.read()
+                if rewrite is not None and rewrite.body is not None:
+                    data = rewrite.body(data)
                 status = answer.status
                 answer_headers = answer.getheaders()
             except OSError as exc:

@@ -10,7 +10,8 @@ The rules (BUNDLE-FORMAT.md section 3, DESIGN.md "Errors and bad input"):
    (``aws-exec-read``: the cloud reads bundles as its own system account),
    several at once. A single PUT's ETag is the MD5 of the part, so a part the
    store already holds with the same MD5 is skipped: an interrupted upload
-   resumes with what is missing.
+   resumes with what is missing. A part under an ETag that is no MD5 cannot
+   be compared: it is sent again. The manifest is compared byte for byte.
 4. The manifest goes last, only when every part is stored: a manifest in the
    store means "this bundle is complete". A stale manifest (another bundle
    of the same name) is deleted before any part is replaced.
@@ -72,6 +73,8 @@ CANNED_ACLS = ("private", "public-read", "public-read-write", "authenticated-rea
                "aws-exec-read", "bucket-owner-read", "bucket-owner-full-control")
 MAX_CONCURRENCY = 32
 _BLOCK = 1 << 20
+MAX_LIST_PAGES = 1000  # 1,000 keys a page: a million keys under one bundle's name
+_MD5 = re.compile(r"[0-9a-f]{32}")
 _BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
 _IP_LIKE = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 
@@ -353,29 +356,92 @@ class _Uploader:
         )
 
     def stored(self, name_prefix: str, missing_ok: bool = False) -> dict[str, tuple[str, int]]:
-        """Key -> (MD5 from the ETag, size) of what the store holds for this bundle.
+        """Key -> (the ETag, lower case, quotes off; size) of what the store holds for this bundle.
 
         ``missing_ok``: a missing bucket raises ``_NoBucket`` instead of an error.
+        ListObjectsV2 pages by continuation token; a store that answers it as
+        the first ListObjects does (truncated, no token: some ignore
+        ``list-type=2``) is paged on with ListObjects' marker. A listing that
+        does not move on, or runs past ``MAX_LIST_PAGES``, is an error: what
+        the store holds cannot be told, and a guess could replace an image's
+        parts.
         """
         found: dict[str, tuple[str, int]] = {}
         prefix = self.destination.key(name_prefix)
+        where = f"{self.destination.location(name_prefix)}*"
         token: str | None = None
-        while True:
+        marker: str | None = None  # None: ListObjectsV2; else ListObjects after this key
+        seen: set[str] = set()
+        for _ in range(MAX_LIST_PAGES):
             kwargs: dict[str, Any] = {"Bucket": self.destination.bucket, "Prefix": prefix}
-            if token:
-                kwargs["ContinuationToken"] = token
+            if marker is not None:
+                kwargs["Marker"] = marker
+                lister: Callable[..., Any] = self.s3.list_objects
+            else:
+                if token:
+                    kwargs["ContinuationToken"] = token
+                lister = self.s3.list_objects_v2
             try:
-                page = self.call(functools.partial(self.s3.list_objects_v2, **kwargs),
-                                 f"list {self.destination.location(name_prefix)}*",
+                page = self.call(functools.partial(lister, **kwargs), f"list {where}",
                                  lambda exc: missing_ok and error_code(exc) == "NoSuchBucket")
             except bx.ClientError:
                 raise _NoBucket() from None
-            for item in page.get("Contents", []):
+            contents = page.get("Contents", [])
+            for item in contents:
                 found[item["Key"]] = (str(item.get("ETag", "")).strip('"').lower(),
                                       int(item.get("Size", -1)))
             if not page.get("IsTruncated"):
                 return found
-            token = page.get("NextContinuationToken")
+            token = page.get("NextContinuationToken") if marker is None else None
+            if token and token not in seen:
+                seen.add(token)
+                continue
+            # No way on by token: on by the last key, as ListObjects goes.
+            after = page.get("NextMarker") or (str(contents[-1]["Key"]) if contents else None)
+            if after is None or after in seen:
+                raise WizardError(
+                    f"the store's listing of {where} does not move on: it says there is more "
+                    f"but gives no new place to go on from (after {len(found)} keys)",
+                    "check the store's health and version; run the same command again")
+            if marker is None:
+                log.info("the store answered ListObjectsV2 truncated with no continuation "
+                         "token; listing %s on with ListObjects' marker", where)
+            seen.add(after)
+            marker = after
+        raise WizardError(f"the store's listing of {where} did not end after "
+                          f"{MAX_LIST_PAGES} pages", "check the store's health and version; "
+                          "run the same command again")
+
+    def manifest_held(self, local: LocalFile, listed: tuple[str, int] | None) -> str:
+        """"absent", "ours" (the store's manifest is ``local`` byte for byte) or "other".
+
+        The ETag is an MD5 only for a plain PUT on most stores (multipart
+        uploads and some Walrus versions give others), so a manifest whose
+        ETag is not ours is read and compared: it is small.
+        """
+        if listed is None:
+            return "absent"
+        if listed == (local.md5_hex, local.size):
+            return "ours"
+        if listed[1] != local.size:
+            return "other"
+        key = self.destination.key(local.filename)
+
+        def gone(exc: BaseException) -> bool:
+            return error_code(exc) in ("NoSuchKey", "404")
+
+        try:
+            answer = self.call(lambda: self.s3.get_object(Bucket=self.destination.bucket,
+                                                          Key=key),
+                               f"read {self.destination.location(local.filename)}", gone)
+        except bx.ClientError:
+            return "absent"
+        body = answer["Body"]
+        try:
+            data = body.read(local.size + 1)  # more than ours: another manifest, unread
+        finally:
+            body.close()
+        return "ours" if data == local.path.read_bytes() else "other"
 
     def put(self, local: LocalFile) -> None:
         key = self.destination.key(local.filename)
@@ -390,7 +456,7 @@ class _Uploader:
 
         answer = self.call(send, f"send {local.filename}")
         etag = str(answer.get("ETag", "")).strip('"').lower()
-        if re.fullmatch(r"[0-9a-f]{32}", etag) and etag != local.md5_hex:
+        if _MD5.fullmatch(etag) and etag != local.md5_hex:
             raise WizardError(
                 f"the store holds a different {local.filename} than was sent "
                 f"(MD5 {etag}, expected {local.md5_hex})",
@@ -417,13 +483,15 @@ def uploaded_location(manifest_path: Path | str, destination: Destination | str,
         destination = parse_destination(destination)
     manifest_path = Path(manifest_path)
     _, md5, size = _digest_file(manifest_path, cancel)
+    local = LocalFile(manifest_path.name, manifest_path, size, md5)
     up = _Uploader(cloud, destination, discard, cancel, DEFAULT_ACL, 1, policy)
     try:
-        held = up.stored(manifest_path.name, missing_ok=True).get(
+        listed = up.stored(manifest_path.name, missing_ok=True).get(
             destination.key(manifest_path.name))
     except _NoBucket:
         return None
-    return destination.location(manifest_path.name) if held == (md5, size) else None
+    held = up.manifest_held(local, listed)
+    return destination.location(manifest_path.name) if held == "ours" else None
 
 
 def upload_bundle(
@@ -472,17 +540,23 @@ def _upload(manifest_path: Path, destination: Destination, cloud: Cloud, sink: S
     up.ensure_bucket()
     stored = up.stored(manifest.name + ".")
 
-    def held(local: LocalFile) -> bool:
-        return stored.get(destination.key(local.filename)) == (local.md5_hex, local.size)
-
-    missing = [p for p in parts if not held(p)]
-    # Parts the store holds with other content: sending them replaces them.
+    missing: list[LocalFile] = []
+    unknown = 0  # parts held under an ETag that is no MD5: whether they are ours is not known
+    for part in parts:
+        listed = stored.get(destination.key(part.filename))
+        if listed == (part.md5_hex, part.size):
+            continue
+        missing.append(part)
+        if listed is not None and listed[1] == part.size and not _MD5.fullmatch(listed[0]):
+            unknown += 1
+    if unknown:
+        up.emit(LogLine(STEP, f"{unknown} of {len(parts)} parts are in the store under ETags "
+                        "that are not MD5s (multipart uploads, some Walrus versions), so "
+                        "whether they are these cannot be told: sending them again"))
+    # Parts the store holds with other content (or content not known): sending replaces them.
     replaced = [p for p in missing if destination.key(p.filename) in stored]
     manifest_key = destination.key(manifest_file.filename)
-    if manifest_key not in stored:
-        manifest_held = "absent"
-    else:
-        manifest_held = "ours" if held(manifest_file) else "other"
+    manifest_held = up.manifest_held(manifest_file, stored.get(manifest_key))
     if missing or manifest_held != "ours":
         _refuse_if_registered(up, location, manifest_held, bool(replaced))
     if manifest_held == "other":
