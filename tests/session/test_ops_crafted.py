@@ -112,3 +112,26 @@ def test_a_build_failing_at_once_after_a_long_history_reports_its_error(
     # Either way, what the starter reads when the child ended first is this failure.
     failed = detach._last_failure(paths.events, 6000)
     assert failed is not None and (failed.message, failed.key) == (missing, "build.disk")
+
+
+def test_a_link_or_fifo_planted_as_the_build_lock_is_one_line_everywhere(
+        private_xdg: Path, tmp_path: Path) -> None:
+    import os
+
+    victim = tmp_path / "victim"
+    victim.write_text("keep me\n")
+    for name, plant in (("linked", lambda p: p.symlink_to(victim)),
+                        ("piped", lambda p: os.mkfifo(p))):
+        paths = new_session(name)
+        paths.lock.unlink(missing_ok=True)
+        plant(paths.lock)
+        for args in (("sessions", "show", name), ("attach", name),
+                     ("run", "--session", name, "--yes")):
+            result = cli(*args)
+            no_crash(result)
+            assert result.returncode == 1, (args, result.stdout, result.stderr)
+            lines = [line for line in result.stderr.splitlines() if line.strip()]
+            assert len(lines) == 1, (args, result.stderr)
+            assert f"the build lock {paths.lock} is " in lines[0], lines[0]
+            assert "remove it (rm " in lines[0]
+    assert victim.read_text() == "keep me\n"

@@ -117,7 +117,7 @@ def test_the_lock_file_is_private_and_not_followed_through_a_link(lock_path: Pat
     target = tmp_path / "elsewhere"
     target.write_text("keep")
     os.symlink(target, lock_path)
-    with pytest.raises(OSError):
+    with pytest.raises(WizardError, match="is a symbolic link"):
         BuildLock(lock_path).acquire()
     assert target.read_text() == "keep"
 

@@ -12,8 +12,11 @@ held after the build has gone.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
+import shlex
+import stat
 import time
 from pathlib import Path
 from types import TracebackType
@@ -45,8 +48,25 @@ def _holder_pid(fd: int) -> int:
 
 
 def _open(path: Path, flags: int) -> int:
-    fd = os.open(path, flags | os.O_CLOEXEC | os.O_NOFOLLOW, _MODE)
+    """The lock file, opened; a link, a FIFO or a device planted in its place is
+    refused in one line (O_NONBLOCK: opening a FIFO would wait for a writer)."""
+    try:
+        fd = os.open(path, flags | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, _MODE)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise _not_a_lock(path, "a symbolic link") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise _not_a_lock(path, "not a plain file")
     return fd
+
+
+def _not_a_lock(path: Path, what: str) -> WizardError:
+    return WizardError(f"the build lock {path} is {what}, which no build of this program "
+                       "makes", f"remove it (rm {shlex.quote(str(path))}) and run again")
 
 
 def _try_exclusive(fd: int) -> bool:
