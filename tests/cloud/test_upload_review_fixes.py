@@ -36,10 +36,11 @@ def test_sigterm_stops_the_upload_with_no_part_queued_behind_it(cloud_box: Sandb
     total = len(made.bundle.manifest.parts)
     concurrency = 2
     proxy = cloud_box.proxy
-    # Every part waits a second at the proxy: the first ones are surely on the wire
-    # when the signal comes. ``hits`` counts the part PUTs that reached the proxy.
+    # Every part waits 2 s at the proxy: the first ones are surely still on the wire
+    # when the signal comes, even on a loaded machine. ``hits`` counts the part PUTs
+    # that reached the proxy.
     slow = proxy.inject("delay", lambda m, p: m == "PUT" and ".part." in p, times=10_000,
-                        seconds=1.0)
+                        seconds=2.0)
     args = [PYTHON, "-m", "wizard", "upload", "--eucarc", str(cloud_box.eucarc),
             "-b", "stopped/xp", "-m", str(made.manifest), "--concurrency", str(concurrency)]
     child = subprocess.Popen(args, env=cli_env(cloud_box), stdout=subprocess.PIPE,
