@@ -60,9 +60,10 @@ def builds_using(folder: Path) -> list[str]:
     for name in names:
         paths = SessionPaths(name)
         # The lock first: a flock probe is cheap, the answers are read only for a build
-        # that runs. A session that cannot be probed (its folder made unreadable) runs
-        # no build this user started.
-        with contextlib.suppress(OSError):
+        # that runs. A session that cannot be probed (its folder made unreadable, a
+        # link planted as its lock, which ``running_pid`` refuses) runs no build this
+        # user started.
+        with contextlib.suppress(OSError, WizardError):
             if running_pid(paths.lock) is not None and _uses(paths, eucarc, endpoints):
                 found.append(name)
     return found
