@@ -63,7 +63,7 @@ async def test_walk_every_screen_with_keys(sandbox_host) -> None:
         assert values["secret key"] != sandbox_host_secret(sandbox_host)
         assert "…" in values["secret key"]  # masked
         await pilot.press("ctrl+t")
-        await wait_for(pilot, lambda: "S3 endpoint" in text_of(app, "#status"))
+        await wait_for(pilot, lambda: "S3 endpoint:" in text_of(app, "#status"))
         assert "EC2 endpoint: answers" in text_of(app, "#status")
         assert "S3 endpoint: answers" in text_of(app, "#status")
 

@@ -37,6 +37,7 @@ class CredentialsFound(Message):
 @dataclass
 class EndpointsTested(Message):
     rows: list[Any]
+    choices: tuple[str, str, str] = ("", "", "")  # (source, eucarc, region) tested
 
 
 @dataclass

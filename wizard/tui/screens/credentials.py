@@ -114,6 +114,10 @@ class CredentialsScreen(WizardScreen):
         super().__init__()
         self.reading = 0  # the newest reading of the credentials asked for
         self._typing: Timer | None = None
+        # The endpoints' test result and the choices it was for: a reading of the
+        # same credentials that ends after it (one started before Ctrl+T, or the
+        # sandbox arriving) shows it again instead of wiping it.
+        self._tested: tuple[tuple[str, str, str], str] | None = None
 
     def body(self) -> Iterable[Widget]:
         c = self.wizard.choices
@@ -222,7 +226,11 @@ class CredentialsScreen(WizardScreen):
         for title, value, source in shown:
             table.add_row(clip_end(title, self.SETTING_WIDTH), clip_value(value, value_width),
                           clip_start(source, from_width))
-        self.query_one("#status", Static).update(Text(self.summary(message)))
+        c = self.wizard.choices
+        if self._tested is not None and self._tested[0] == (c.source, c.eucarc, c.region):
+            self.query_one("#status", Static).update(Text(self._tested[1]))
+        else:
+            self.query_one("#status", Static).update(Text(self.summary(message)))
 
     def summary(self, message: Found) -> str:
         """One line: all there, or what the build still needs and where to get it."""
@@ -279,6 +287,7 @@ class CredentialsScreen(WizardScreen):
         self._read_fields()
         self.query_one("#status", Static).update("Testing the EC2 and S3 endpoints...")
         c = self.wizard.choices
+        self._tested = None
         self.test(c.source, c.eucarc, c.region)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="test")
@@ -288,7 +297,7 @@ class CredentialsScreen(WizardScreen):
         except WizardError as exc:
             self.post_message(WorkFailed("Testing the endpoints", exc, "cloud.eucarc"))
             return
-        self.post_message(EndpointsTested(rows))
+        self.post_message(EndpointsTested(rows, (source, eucarc, region)))
 
     @on(EndpointsTested)
     def tested(self, message: EndpointsTested) -> None:
@@ -300,4 +309,5 @@ class CredentialsScreen(WizardScreen):
             detail = row.value.split(": ", 1)[-1]
             words.append(f"{row.name}: {'answers' if row.ok else 'FAILED'} ({detail})"
                          + (f" Fix: {row.fix}" if row.fix and not row.ok else ""))
-        self.query_one("#status", Static).update(Text("\n".join(words)))
+        self._tested = (message.choices, "\n".join(words))
+        self.query_one("#status", Static).update(Text(self._tested[1]))
