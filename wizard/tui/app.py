@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -146,6 +147,27 @@ class WizardApp(App[int]):
                 continue
             loop.add_signal_handler(signum, self.stopped_by, signal.Signals(signum).name)
             self._caught.append(signum)
+        self._guard_resume()
+
+    def _guard_resume(self) -> None:
+        """A hang-up is SIGHUP and then SIGCONT, both from the kernel. Textual's SIGCONT
+        handler starts application mode again (a new output thread, the screen sent
+        anew) and, on a terminal that is gone, it does so (``isatty`` is False there,
+        which it takes for "not a terminal, carry on"), racing the shutdown the SIGHUP
+        began: the wizard was seen (py-spy) waiting for ever to queue output for an
+        output thread that was no longer the one reading. So SIGCONT reaches Textual
+        only while the terminal that was there at the start still is.
+        """
+        passed_on = signal.getsignal(signal.SIGCONT)
+        terminals = [fd for fd in (0, 1, 2) if os.isatty(fd)]
+        if not callable(passed_on) or not terminals:
+            return
+
+        def on_continue(signum: int, frame: Any) -> None:
+            if all(os.isatty(fd) for fd in terminals):
+                passed_on(signum, frame)
+
+        signal.signal(signal.SIGCONT, on_continue)
 
     def _release_signals(self) -> None:
         """The loop's handlers go with the app (a later app in one process, the tests)."""
