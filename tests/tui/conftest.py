@@ -45,6 +45,18 @@ def here(app) -> str:
     return str(getattr(app.screen, "NAME", ""))
 
 
+# The screens a fresh wizard can show on its own (Done and Error need a build's outcome).
+INPUT_SCREENS = ("start", "prerequisites", "credentials", "disk", "memdisk", "floppy", "build")
+
+
+async def open_screen(app, pilot, name: str) -> None:
+    """Show screen ``name`` on a fresh wizard and let it be drawn (its footer filled)."""
+    await pilot.pause()
+    if name != "start":
+        app.push_screen(app.make_screen(name))
+    await wait_for(pilot, lambda: here(app) == name)
+
+
 @pytest.fixture
 def slow_sandbox(tmp_path: Path) -> Iterator[Path]:
     """A sandbox process whose store holds the disk image's part 8 s (``slow_sandbox.py``)."""

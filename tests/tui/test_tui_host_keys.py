@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
+from tests.tui.conftest import INPUT_SCREENS, open_screen
 from wizard.tui.app import WizardApp, make_app
 from wizard.tui.choices import Choices
 from wizard.tui.screens import SCREEN_CLASSES, import_all
@@ -57,15 +58,11 @@ def test_every_key_has_an_id_and_a_description() -> None:
             assert "." in binding.id, f"{cls.__name__}: {binding.id} names no owner"
 
 
-@pytest.mark.parametrize("name", ["start", "prerequisites", "credentials", "disk", "memdisk",
-                                  "floppy", "build"])
+@pytest.mark.parametrize("name", INPUT_SCREENS)
 async def test_the_footer_shows_each_screens_keys(name: str) -> None:
     app = make_app(open_running=False, choices=Choices())
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        if name != "start":
-            app.push_screen(app.make_screen(name))
-            await pilot.pause()
+        await open_screen(app, pilot, name)
         screen = app.screen
         assert getattr(screen, "NAME", None) == name
         footer = screen.query_one(Footer)

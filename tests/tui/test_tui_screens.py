@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input, Log, Markdown, SelectionList
 
-from tests.tui.conftest import here, text_of, wait_for
+from tests.tui.conftest import INPUT_SCREENS, here, open_screen, text_of, wait_for
 from wizard.core.errors import WizardError
 from wizard.tui.app import WizardApp, make_app
 from wizard.tui.choices import Choices
@@ -115,15 +115,11 @@ def _eucarc_value(path: Path, name: str) -> str:
     raise AssertionError(f"{name} not in {path}")
 
 
-@pytest.mark.parametrize("name", ["start", "prerequisites", "credentials", "disk", "memdisk",
-                                  "floppy", "build"])
+@pytest.mark.parametrize("name", INPUT_SCREENS)
 async def test_f1_shows_each_screens_help(name: str) -> None:
     app = make_app(open_running=False, choices=Choices())
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        if name != "start":
-            app.push_screen(app.make_screen(name))
-            await pilot.pause()
+        await open_screen(app, pilot, name)
         await pilot.press("f1")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
